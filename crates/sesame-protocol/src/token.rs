@@ -1,0 +1,160 @@
+//! The token endpoint's request and response (RFC 6749 §4.1.3, §4.1.4, §5.1; OIDC Core §3.1.3).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{OAuthError, TokenErrorCode as Code};
+
+/// The form body of a token request, as received.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawTokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// How the client authenticated (RFC 6749 §2.3.1).
+#[derive(Clone, PartialEq, Eq)]
+pub enum ClientAuth {
+    Basic { client_id: String, secret: String },
+    Post { client_id: String, secret: String },
+    /// A public client names itself and proves nothing; PKCE does the proving.
+    None { client_id: String },
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClientAuth::{}({})", self.method(), self.client_id())
+    }
+}
+
+impl ClientAuth {
+    /// The client the request speaks for.
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => {
+                client_id
+            }
+        }
+    }
+
+    /// The `token_endpoint_auth_method` this corresponds to.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Basic { .. } => "client_secret_basic",
+            Self::Post { .. } => "client_secret_post",
+            Self::None { .. } => "none",
+        }
+    }
+
+    /// The secret presented, if any.
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
+            Self::None { .. } => None,
+        }
+    }
+}
+
+/// Reads the client's credentials from the `Authorization` header or the body.
+/// RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each
+/// request."
+pub fn client_auth(
+    authorization: Option<&str>,
+    body: &RawTokenRequest,
+) -> Result<ClientAuth, OAuthError<Code>> {
+    let basic = authorization.map(parse_basic).transpose()?;
+    match (basic, &body.client_secret) {
+        (Some(_), Some(_)) => Err(invalid_client("more than one client authentication method")),
+        (Some((client_id, secret)), None) => {
+            if body.client_id.as_ref().is_some_and(|id| *id != client_id) {
+                return Err(invalid_client("client_id does not match the credentials"));
+            }
+            Ok(ClientAuth::Basic { client_id, secret })
+        }
+        (None, Some(secret)) => {
+            let client_id = body.client_id.clone().ok_or_else(|| invalid_client("client_id is required"))?;
+            Ok(ClientAuth::Post { client_id, secret: secret.clone() })
+        }
+        (None, None) => {
+            let client_id = body.client_id.clone().ok_or_else(|| invalid_client("client authentication is required"))?;
+            Ok(ClientAuth::None { client_id })
+        }
+    }
+}
+
+/// RFC 6749 §2.3.1: the id and secret are form-urlencoded before the Basic encoding.
+fn parse_basic(header: &str) -> Result<(String, String), OAuthError<Code>> {
+    let bad = || invalid_client("malformed Basic credentials");
+    let encoded = header.strip_prefix("Basic ").ok_or_else(bad)?;
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(bad)
+    };
+    Ok((unescape(id)?, unescape(secret)?))
+}
+
+fn invalid_client(why: &str) -> OAuthError<Code> {
+    OAuthError::new(Code::InvalidClient, why)
+}
+
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub id_token: String,
+    pub scope: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(id: Option<&str>, secret: Option<&str>) -> RawTokenRequest {
+        RawTokenRequest {
+            client_id: id.map(Into::into),
+            client_secret: secret.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rfc6749_2_3_1_basic_is_form_encoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Acret"));
+        let auth = client_auth(Some(&header), &body(None, None));
+        assert_eq!(auth, Ok(ClientAuth::Basic { client_id: "my app".into(), secret: "s:cret".into() }));
+    }
+
+    #[test]
+    fn rfc6749_2_3_two_methods_are_refused() {
+        let header = format!("Basic {}", STANDARD.encode("a:b"));
+        let auth = client_auth(Some(&header), &body(Some("a"), Some("b")));
+        assert!(auth.is_err_and(|e| e.error == Code::InvalidClient));
+    }
+
+    #[test]
+    fn post_and_none_methods() {
+        let post = client_auth(None, &body(Some("a"), Some("b")));
+        assert_eq!(post.map(|a| a.method()), Ok("client_secret_post"));
+        let none = client_auth(None, &body(Some("a"), None));
+        assert_eq!(none.map(|a| a.method()), Ok("none"));
+        assert!(client_auth(None, &body(None, None)).is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let auth = ClientAuth::Post { client_id: "a".into(), secret: "hunter2".into() };
+        assert!(!format!("{auth:?}").contains("hunter2"));
+    }
+}
