@@ -1,0 +1,99 @@
+//! The rules operators may tune (DESIGN §3 `[policy]`), as the domain sees them.
+
+use chrono::Duration;
+
+/// The password policy of the participant guide (12 to 30 characters, four classes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub require_lower: bool,
+    pub require_upper: bool,
+    pub require_digit: bool,
+    pub require_special: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            min_length: 12,
+            max_length: 30,
+            require_lower: true,
+            require_upper: true,
+            require_digit: true,
+            require_special: true,
+        }
+    }
+}
+
+/// One-time code limits (DESIGN §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodePolicy {
+    pub ttl: Duration,
+    pub max_attempts: u32,
+    pub max_failures_per_hour: u32,
+    pub resend_after: Duration,
+    pub max_sends_per_hour: u32,
+}
+
+impl Default for CodePolicy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::minutes(10),
+            max_attempts: 5,
+            max_failures_per_hour: 10,
+            resend_after: Duration::seconds(30),
+            max_sends_per_hour: 5,
+        }
+    }
+}
+
+/// SSO session lifetimes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub max: Duration,
+    pub remember_me: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { idle: Duration::minutes(30), max: Duration::hours(12), remember_me: Duration::days(30) }
+    }
+}
+
+/// Token lifetimes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    pub code_ttl: Duration,
+    pub access_token_ttl: Duration,
+    pub id_token_ttl: Duration,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            code_ttl: Duration::seconds(60),
+            access_token_ttl: Duration::minutes(5),
+            id_token_ttl: Duration::minutes(5),
+        }
+    }
+}
+
+/// Every tunable rule the domain applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub password: PasswordPolicy,
+    pub code: CodePolicy,
+    pub session: SessionPolicy,
+    pub tokens: TokenPolicy,
+    /// How long a login page stays valid before its flow expires.
+    pub flow_ttl: Option<Duration>,
+}
+
+impl Policy {
+    /// Lifetime of a login flow: long enough to fetch a code from a mailbox.
+    pub fn flow_ttl(&self) -> Duration {
+        self.flow_ttl.unwrap_or(Duration::minutes(30))
+    }
+}
