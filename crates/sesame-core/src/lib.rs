@@ -5,13 +5,13 @@
 //! Nothing in this crate performs I/O itself; everything outside comes in through traits.
 
 pub mod acr;
-// pub mod audit;
-// pub mod client;
+pub mod audit;
+pub mod client;
 pub mod clock;
 pub mod crypto;
 // pub mod flow;
 pub mod keys;
-// pub mod notify;
+pub mod notify;
 pub mod number;
 // pub mod otp;
 pub mod participant;
@@ -21,8 +21,8 @@ pub mod random;
 pub mod secret;
 // pub mod service;
 // pub mod session;
-// pub mod state;
-// pub mod store;
+pub mod state;
+pub mod store;
 // pub mod tokens;
 
 pub use number::CohortNumber;

@@ -1,0 +1,75 @@
+//! Messages to participants. They are written to a durable outbox first and sent off the
+//! request path, so a slow or failing mail server neither delays a page nor loses a message.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a message goes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "channel", content = "to", rename_all = "lowercase")]
+pub enum Recipient {
+    Email(String),
+    Sms(String),
+}
+
+impl std::fmt::Debug for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Email(_) => f.write_str("Email([redacted])"),
+            Self::Sms(_) => f.write_str("Sms([redacted])"),
+        }
+    }
+}
+
+/// A rendered message, ready for the outbox.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    pub to: Recipient,
+    pub subject: String,
+    pub body: String,
+    /// After this instant the secret inside (a code, a link) is dead: the text is dropped
+    /// and the message is no longer sent.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message").field("to", &self.to).field("expires_at", &self.expires_at).finish()
+    }
+}
+
+/// A message in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub message: Message,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+/// What a notice says, before it is put in words in the participant's language.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The one-time code of a login.
+    LoginCode { code: crate::SecretString, ttl_minutes: i64 },
+}
+
+impl std::fmt::Debug for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LoginCode { ttl_minutes, .. } => write!(f, "LoginCode(ttl={ttl_minutes}m)"),
+        }
+    }
+}
+
+/// Puts notices into words (a theme's message files); implemented by the web layer.
+pub trait NoticeWriter: Send + Sync {
+    /// The subject and body of `notice` in `lang`.
+    fn write(&self, notice: &Notice, lang: &str) -> (String, String);
+}
+
+/// Wakes whatever sends the outbox once a message is queued.
+pub trait OutboxSignal: Send + Sync {
+    /// A message was queued.
+    fn wake(&self);
+}

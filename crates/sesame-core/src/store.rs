@@ -1,0 +1,124 @@
+//! Durable storage, as the domain needs it. `sesame-store` implements these traits on
+//! SQLite and PostgreSQL; one contract suite checks every implementation.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::audit::AuditEvent;
+use crate::client::Client;
+use crate::keys::StoredKey;
+use crate::notify::{Message, OutboxEntry};
+use crate::number::CohortNumber;
+use crate::participant::{Participant, ParticipantId, ParticipantRecord};
+use crate::password::PasswordHash;
+
+/// The database failed. The detail is for the log, never for a response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("already exists")]
+    Conflict,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// How an imported record met the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsertOutcome {
+    Created,
+    Updated,
+}
+
+/// Participants and their credentials.
+#[async_trait]
+pub trait ParticipantStore: Send + Sync {
+    /// Finds a participant by cohort number.
+    async fn by_number(&self, number: &CohortNumber) -> Result<Option<Participant>, StoreError>;
+    /// Finds a participant by id.
+    async fn by_id(&self, id: ParticipantId) -> Result<Option<Participant>, StoreError>;
+    /// Creates or updates every record in one transaction: all or nothing. An existing
+    /// participant keeps its password unless `replace_passwords`.
+    async fn upsert_batch(
+        &self,
+        records: &[ParticipantRecord],
+        replace_passwords: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<UpsertOutcome>, StoreError>;
+    /// Replaces a participant's password hash (rehash on login, password change).
+    async fn set_password(&self, id: ParticipantId, hash: &PasswordHash, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// How many participants exist.
+    async fn count(&self) -> Result<u64, StoreError>;
+}
+
+/// Clients created at run time (CLI, admin API); file clients never reach the database.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Every stored client.
+    async fn list(&self) -> Result<Vec<Client>, StoreError>;
+    /// One client.
+    async fn get(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    /// Adds a client; `Conflict` if the id is taken.
+    async fn insert(&self, client: &Client) -> Result<(), StoreError>;
+    /// Removes a client; true if it existed.
+    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+/// A participant's authorization of a client: what tokens hang on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: Uuid,
+    pub participant: ParticipantId,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub session_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Grants, whose revocation kills their tokens at once at userinfo and introspection.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Records a grant.
+    async fn create(&self, grant: &Grant) -> Result<(), StoreError>;
+    /// Reads a grant.
+    async fn get(&self, id: Uuid) -> Result<Option<Grant>, StoreError>;
+    /// Revokes a grant; revoking twice is harmless.
+    async fn revoke(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Signing keys, private parts sealed.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every key.
+    async fn all(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Adds a key.
+    async fn insert(&self, key: &StoredKey) -> Result<(), StoreError>;
+}
+
+/// The audit trail.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends an event.
+    async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The newest events, newest first.
+    async fn recent(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Deletes events older than `before`; returns how many.
+    async fn purge(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// The durable notification outbox.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Queues a message; returns its id.
+    async fn enqueue(&self, message: &Message, now: DateTime<Utc>) -> Result<i64, StoreError>;
+    /// Messages due for a sending attempt, oldest first, still within their expiry.
+    async fn due(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Marks a message sent and drops its text.
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a failed attempt and when to try again.
+    async fn mark_failed(&self, id: i64, next_attempt_at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Drops the text of unsent messages whose secret has expired; returns how many.
+    async fn expire(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
