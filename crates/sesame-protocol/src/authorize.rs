@@ -197,9 +197,17 @@ fn redirect_uri_is_registered(
     client: &ClientView<'_>,
 ) -> Result<String, AuthorizeError> {
     let uri = raw.redirect_uri.clone().ok_or(AuthorizeError::Page(PageError::MissingRedirectUri))?;
-    let exact = client.redirect_uris.iter().any(|r| *r == uri);
-    let loopback = client.native && client.redirect_uris.iter().any(|r| same_loopback(r, &uri));
-    if exact || loopback { Ok(uri) } else { Err(AuthorizeError::Page(PageError::RedirectUriMismatch)) }
+    if redirect_uri_allowed(client, &uri) {
+        Ok(uri)
+    } else {
+        Err(AuthorizeError::Page(PageError::RedirectUriMismatch))
+    }
+}
+
+/// True when `uri` is registered for the client, exactly or as a native loopback URI.
+pub fn redirect_uri_allowed(client: &ClientView<'_>, uri: &str) -> bool {
+    let exact = client.redirect_uris.iter().any(|r| r == uri);
+    exact || (client.native && client.redirect_uris.iter().any(|r| same_loopback(r, uri)))
 }
 
 fn same_loopback(registered: &str, requested: &str) -> bool {

@@ -1,1 +1,116 @@
-//! sesame-web
+//! The HTTP face of Sesame: axum routers for the protocol endpoints and the participant
+//! pages, the page renderer, cookies and security headers. Handlers parse, call one
+//! provider method, and render; the rules live in `sesame-core`.
+
+pub mod cookies;
+mod handlers;
+pub mod headers;
+pub mod lang;
+mod pages;
+pub mod theme;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::Key;
+use sesame_core::service::Provider;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use url::Url;
+
+use crate::cookies::CookiePolicy;
+use crate::theme::Themes;
+
+/// What the pages show besides the ceremony (DESIGN §3 `[ui]`).
+#[derive(Debug, Clone, Default)]
+pub struct UiSettings {
+    pub home_url: Option<String>,
+    pub support_phone: Option<String>,
+    pub support_email: Option<String>,
+    pub remember_me_default: bool,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    pub provider: Arc<Provider>,
+    pub themes: Arc<Themes>,
+    pub cookies: CookiePolicy,
+    pub key: Key,
+    pub ui: UiSettings,
+    /// The issuer's path, without a trailing slash (empty at the root).
+    pub base_path: String,
+    pub https: bool,
+}
+
+impl AppState {
+    /// Builds the state. `cookie_secret` must be at least 32 bytes; the cookie key is
+    /// derived from it so cookies survive restarts and work across nodes.
+    pub fn new(
+        provider: Arc<Provider>,
+        themes: Arc<Themes>,
+        ui: UiSettings,
+        cookie_secret: &[u8],
+    ) -> Result<Self, url::ParseError> {
+        let issuer = Url::parse(provider.issuer())?;
+        let base_path = issuer.path().trim_end_matches('/').to_owned();
+        let key = Key::derive_from(&sesame_core::crypto::derive_key(cookie_secret, "cookies"));
+        Ok(Self(Arc::new(Inner {
+            cookies: CookiePolicy::for_issuer(&issuer),
+            https: issuer.scheme() == "https",
+            provider,
+            themes,
+            key,
+            ui,
+            base_path,
+        })))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.key.clone()
+    }
+}
+
+/// The whole application, mounted under the issuer's path.
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/.well-known/openid-configuration", get(handlers::protocol::discovery))
+        .route("/jwks", get(handlers::protocol::jwks))
+        .route("/authorize", get(handlers::protocol::authorize_get).post(handlers::protocol::authorize_post))
+        .route("/token", post(handlers::protocol::token))
+        .route("/userinfo", get(handlers::protocol::userinfo_get).post(handlers::protocol::userinfo_post))
+        .route("/login", get(handlers::login::show).post(handlers::login::password))
+        .route("/login/code", post(handlers::login::code))
+        .route("/login/resend", post(handlers::login::resend))
+        .route("/help", get(handlers::misc::help))
+        .route("/healthz", get(handlers::misc::healthz))
+        .route("/readyz", get(handlers::misc::readyz))
+        .route("/static/{theme}/{*file}", get(handlers::misc::asset))
+        .fallback(handlers::misc::not_found);
+    let https = state.https;
+    let base = state.base_path.clone();
+    let app = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
+    app.with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| headers::security_headers(https, req, next)))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request.id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

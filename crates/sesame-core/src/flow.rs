@@ -1,0 +1,78 @@
+//! The login flow: a state machine that carries the original authorization request from
+//! the first page to the redirect back to the RP (password → code → done).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sesame_protocol::authorize::AuthorizationRequest;
+
+use crate::acr::Channel;
+use crate::participant::ParticipantId;
+
+/// Why the page shows a message above the form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowNotice {
+    /// Number or password wrong, or the account unknown: one message for all three.
+    InvalidCredentials,
+    /// The number is not eight digits.
+    InvalidNumber,
+    /// The previous page had expired; the ceremony starts again.
+    Restarted,
+    WrongCode,
+    /// The code expired or ran out of tries.
+    CodeDead,
+    CodeResent,
+    /// Too many wrong codes for this account within the hour.
+    CodeThrottled,
+    /// A resend came too soon or too often.
+    ResendTooSoon,
+    /// No address to send a code to: the support must help.
+    NoContact,
+}
+
+/// Where the participant stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum FlowStep {
+    /// Waiting for the cohort number and password.
+    Credentials,
+    /// The password was right; waiting for the one-time code.
+    Code {
+        participant: ParticipantId,
+        channel: Channel,
+        /// The destination, masked for display.
+        destination: String,
+        sent_at: DateTime<Utc>,
+        remember: bool,
+    },
+}
+
+/// One login ceremony, kept in short-lived state under `flow:{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFlow {
+    pub id: String,
+    /// The browser the flow belongs to (a random value in a private cookie).
+    pub browser: String,
+    /// The anti-CSRF token every form of this flow carries.
+    pub csrf: String,
+    pub request: AuthorizationRequest,
+    pub step: FlowStep,
+    /// The number typed, kept so that a restarted page does not ask for it again.
+    pub number: Option<String>,
+    pub notice: Option<FlowNotice>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl LoginFlow {
+    /// True when `browser` and `csrf` are those this flow was made for.
+    pub fn accepts(&self, browser: &str, csrf: &str) -> bool {
+        crate::crypto::constant_time_eq(self.browser.as_bytes(), browser.as_bytes())
+            && crate::crypto::constant_time_eq(self.csrf.as_bytes(), csrf.as_bytes())
+    }
+
+    /// Moves to the code step once the password is right.
+    pub fn password_accepted(&mut self, step: FlowStep) {
+        self.step = step;
+        self.notice = None;
+    }
+}

@@ -1,0 +1,268 @@
+//! The login pages' steps: password, one-time code, resend; and the recovery of a page
+//! whose flow has expired (DESIGN §5.7).
+
+use sesame_protocol::authorize::PageError;
+
+use super::{ErrorPage, Outcome, Provider, ServiceError};
+use crate::acr::{Acr, Channel, amr_for_code};
+use crate::audit::AuditKind;
+use crate::flow::{FlowNotice, FlowStep, LoginFlow};
+use crate::notify::{Message, Notice, Recipient};
+use crate::number::CohortNumber;
+use crate::otp::{self, CodeCheck, PendingCode};
+use crate::participant::{Participant, mask_email};
+use crate::password;
+use crate::secret::SecretString;
+use crate::service::BrowserContext;
+use crate::session::SsoSession;
+use crate::state::{get_json, put_json};
+
+/// The hidden fields every login form carries.
+#[derive(Debug, Clone, Default)]
+pub struct FlowForm {
+    pub flow_id: String,
+    pub csrf: String,
+    pub sealed: String,
+}
+
+impl Provider {
+    /// The flow a page shows, or how to recover when it is gone.
+    pub async fn flow_for_page(&self, flow_id: &str, ctx: &BrowserContext) -> Result<Result<LoginFlow, Outcome>, ServiceError> {
+        if let Some(flow) = self.load_flow(flow_id).await? {
+            if crate::crypto::constant_time_eq(flow.browser.as_bytes(), ctx.browser.as_bytes()) {
+                return Ok(Ok(flow));
+            }
+        }
+        let sealed = ctx.sealed_cookie.clone().unwrap_or_default();
+        Ok(Err(self.recover(&sealed, ctx, None).await?))
+    }
+
+    /// The participant typed a number and a password.
+    pub async fn submit_password(
+        &self,
+        form: &FlowForm,
+        number: &str,
+        password: SecretString,
+        remember: bool,
+        ctx: &BrowserContext,
+        lang: &str,
+    ) -> Result<Outcome, ServiceError> {
+        let mut flow = match self.flow_for_post(form, ctx, Some(number)).await? {
+            Ok(flow) => flow,
+            Err(outcome) => return Ok(outcome),
+        };
+        flow.step = FlowStep::Credentials;
+        let Ok(number) = CohortNumber::parse(number) else {
+            flow.number = keepable(number);
+            return self.show(flow, FlowNotice::InvalidNumber).await;
+        };
+        flow.number = Some(number.as_str().to_owned());
+        let Some(participant) = self.check_password(&number, password, &flow).await? else {
+            return self.show(flow, FlowNotice::InvalidCredentials).await;
+        };
+        self.send_code(flow, &participant, remember, lang, None).await
+    }
+
+    /// Verifies the password; unknown numbers cost the same as wrong passwords (§5.3).
+    async fn check_password(
+        &self,
+        number: &CohortNumber,
+        password: SecretString,
+        flow: &LoginFlow,
+    ) -> Result<Option<Participant>, ServiceError> {
+        let participant = self.deps.participants.by_number(number).await?;
+        let stored = participant.as_ref().and_then(|p| p.password_hash.clone());
+        let hash = stored.clone().unwrap_or_else(password::dummy_hash);
+        let rehash_input = password.clone();
+        let ok = self.deps.hasher.verify(password, hash).await && stored.is_some();
+        let client = Some(flow.request.client_id.as_str());
+        let Some(participant) = participant.filter(|_| ok) else {
+            let id = None;
+            self.audit(AuditKind::LoginPasswordRefused, id, client, serde_json::json!({})).await;
+            return Ok(None);
+        };
+        self.audit(AuditKind::LoginPasswordAccepted, Some(participant.id), client, serde_json::json!({})).await;
+        if stored.is_some_and(|h| h.needs_rehash()) {
+            self.rehash(&participant, rehash_input).await;
+        }
+        Ok(Some(participant))
+    }
+
+    async fn rehash(&self, participant: &Participant, password: SecretString) {
+        let Some(hash) = self.deps.hasher.hash(password).await else { return };
+        if let Err(error) = self.deps.participants.set_password(participant.id, &hash, self.now()).await {
+            tracing::warn!(%error, "password rehash not stored");
+        }
+    }
+
+    /// Sends a new code (killing the earlier one) and moves the flow to the code step.
+    async fn send_code(
+        &self,
+        mut flow: LoginFlow,
+        participant: &Participant,
+        remember: bool,
+        lang: &str,
+        notice: Option<FlowNotice>,
+    ) -> Result<Outcome, ServiceError> {
+        let Some(email) = participant.email.clone() else {
+            return self.show(flow, FlowNotice::NoContact).await;
+        };
+        let sends_key = format!("otp-sends:{}", participant.id);
+        let sends = self.deps.state.incr(&sends_key, chrono::Duration::hours(1)).await?;
+        if sends > u64::from(self.policy.code.max_sends_per_hour) {
+            return self.show(flow, FlowNotice::ResendTooSoon).await;
+        }
+        let now = self.now();
+        let code = otp::generate(self.deps.random.as_ref());
+        let ttl = self.policy.code.ttl;
+        let pending = PendingCode::new(&self.otp_key, &code, Channel::Email, now, ttl);
+        put_json(self.deps.state.as_ref(), &format!("otp:{}", flow.id), &pending, ttl).await?;
+        let notice_text = Notice::LoginCode { code, ttl_minutes: ttl.num_minutes() };
+        let (subject, body) = self.deps.notices.write(&notice_text, lang);
+        let message = Message { to: Recipient::Email(email.clone()), subject, body, expires_at: now + ttl };
+        self.deps.outbox.enqueue(&message, now).await?;
+        self.deps.outbox_signal.wake();
+        let client = Some(flow.request.client_id.as_str());
+        self.audit(AuditKind::CodeSent, Some(participant.id), client, serde_json::json!({"channel": "email"})).await;
+        flow.password_accepted(FlowStep::Code {
+            participant: participant.id,
+            channel: Channel::Email,
+            destination: mask_email(&email),
+            sent_at: now,
+            remember,
+        });
+        flow.notice = notice;
+        self.save_flow(&flow).await?;
+        Ok(Outcome::Show { flow_id: flow.id })
+    }
+
+    /// The participant typed the one-time code.
+    pub async fn submit_code(&self, form: &FlowForm, typed: &str, ctx: &BrowserContext) -> Result<Outcome, ServiceError> {
+        let flow = match self.flow_for_post(form, ctx, None).await? {
+            Ok(flow) => flow,
+            Err(outcome) => return Ok(outcome),
+        };
+        let FlowStep::Code { participant, channel, remember, .. } = flow.step.clone() else {
+            return Ok(Outcome::Show { flow_id: flow.id });
+        };
+        let failures_key = format!("otp-failures:{participant}");
+        let failures = self.deps.state.get(&failures_key).await?;
+        let failures: u64 = failures.and_then(|b| String::from_utf8(b).ok()?.parse().ok()).unwrap_or(0);
+        if failures >= u64::from(self.policy.code.max_failures_per_hour) {
+            self.audit(AuditKind::CodeLockedOut, Some(participant), None, serde_json::json!({})).await;
+            return self.show(flow, FlowNotice::CodeThrottled).await;
+        }
+        let key = format!("otp:{}", flow.id);
+        let Some(mut pending) = get_json::<PendingCode>(self.deps.state.as_ref(), &key).await? else {
+            return self.show(flow, FlowNotice::CodeDead).await;
+        };
+        let now = self.now();
+        match pending.check(&self.otp_key, typed, self.policy.code.max_attempts, now) {
+            CodeCheck::Accepted => {
+                self.deps.state.delete(&key).await?;
+                self.finish_login(flow, participant, channel, remember).await
+            }
+            CodeCheck::Wrong => {
+                self.deps.state.incr(&failures_key, chrono::Duration::hours(1)).await?;
+                let ttl = pending.expires_at - now;
+                put_json(self.deps.state.as_ref(), &key, &pending, ttl).await?;
+                self.audit(AuditKind::CodeRefused, Some(participant), None, serde_json::json!({})).await;
+                self.show(flow, FlowNotice::WrongCode).await
+            }
+            CodeCheck::Dead => self.show(flow, FlowNotice::CodeDead).await,
+        }
+    }
+
+    /// The participant asked for a new code.
+    pub async fn resend_code(&self, form: &FlowForm, ctx: &BrowserContext, lang: &str) -> Result<Outcome, ServiceError> {
+        let flow = match self.flow_for_post(form, ctx, None).await? {
+            Ok(flow) => flow,
+            Err(outcome) => return Ok(outcome),
+        };
+        let FlowStep::Code { participant, sent_at, remember, .. } = flow.step.clone() else {
+            return Ok(Outcome::Show { flow_id: flow.id });
+        };
+        if self.now() - sent_at < self.policy.code.resend_after {
+            return self.show(flow, FlowNotice::ResendTooSoon).await;
+        }
+        let Some(participant) = self.deps.participants.by_id(participant).await? else {
+            return Ok(Outcome::ErrorPage(ErrorPage::Expired));
+        };
+        self.send_code(flow, &participant, remember, lang, Some(FlowNotice::CodeResent)).await
+    }
+
+    async fn finish_login(
+        &self,
+        flow: LoginFlow,
+        participant: crate::participant::ParticipantId,
+        channel: Channel,
+        remember: bool,
+    ) -> Result<Outcome, ServiceError> {
+        let now = self.now();
+        let session = SsoSession {
+            id: self.deps.random.token(32),
+            participant,
+            auth_time: now,
+            acr: Acr::Mfa,
+            amr: amr_for_code(channel),
+            remember,
+            created_at: now,
+            last_seen: now,
+        };
+        let ttl = session.ttl(&self.policy.session, now);
+        put_json(self.deps.state.as_ref(), &format!("session:{}", session.id), &session, ttl).await?;
+        self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
+        let url = self.issue_code(&flow.request, &session).await?;
+        Ok(Outcome::LoggedIn { url, session })
+    }
+
+    async fn show(&self, mut flow: LoginFlow, notice: FlowNotice) -> Result<Outcome, ServiceError> {
+        flow.notice = Some(notice);
+        self.save_flow(&flow).await?;
+        Ok(Outcome::Show { flow_id: flow.id })
+    }
+
+    async fn load_flow(&self, flow_id: &str) -> Result<Option<LoginFlow>, ServiceError> {
+        if flow_id.is_empty() || flow_id.len() > 64 {
+            return Ok(None);
+        }
+        Ok(get_json(self.deps.state.as_ref(), &format!("flow:{flow_id}")).await?)
+    }
+
+    /// The flow a POST belongs to, if it is live and the page is genuine; otherwise the
+    /// ceremony continues from the sealed request (DESIGN §5.7).
+    async fn flow_for_post(
+        &self,
+        form: &FlowForm,
+        ctx: &BrowserContext,
+        number: Option<&str>,
+    ) -> Result<Result<LoginFlow, Outcome>, ServiceError> {
+        if let Some(flow) = self.load_flow(&form.flow_id).await? {
+            if flow.accepts(&ctx.browser, &form.csrf) {
+                return Ok(Ok(flow));
+            }
+        }
+        let sealed = if form.sealed.is_empty() { ctx.sealed_cookie.clone().unwrap_or_default() } else { form.sealed.clone() };
+        Ok(Err(self.recover(&sealed, ctx, number.and_then(keepable)).await?))
+    }
+
+    /// Restarts from a sealed request: straight to the RP when a live session already
+    /// satisfies it (the login finished in another tab), else a new flow that keeps the
+    /// number and says why the page starts again.
+    async fn recover(&self, sealed: &str, ctx: &BrowserContext, number: Option<String>) -> Result<Outcome, ServiceError> {
+        let Some(sealed) = self.open_request(sealed) else {
+            return Ok(Outcome::ErrorPage(ErrorPage::Expired));
+        };
+        if !self.still_valid(&sealed.request).await? {
+            return Ok(Outcome::ErrorPage(ErrorPage::Request(PageError::UnknownClient)));
+        }
+        self.continue_request(sealed, ctx, number, Some(FlowNotice::Restarted)).await
+    }
+}
+
+/// Keeps what the participant typed as a number only if it looks like one.
+fn keepable(number: &str) -> Option<String> {
+    let trimmed = number.trim();
+    let plausible = trimmed.len() <= 12 && trimmed.chars().all(|c| c.is_ascii_digit() || c == ' ');
+    (plausible && !trimmed.is_empty()).then(|| trimmed.to_owned())
+}

@@ -1,0 +1,119 @@
+//! The login pages: show the current step, and take each form.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::PrivateCookieJar;
+use serde::Deserialize;
+use sesame_core::SecretString;
+use sesame_core::service::{BrowserContext, FlowForm, Outcome, ServiceError};
+
+use super::{browser, page_lang};
+use crate::AppState;
+use crate::cookies;
+use crate::pages::{error_page, flow_page, respond, unavailable};
+
+/// The query of `GET /login`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    flow: String,
+    lang: Option<String>,
+}
+
+/// Shows the step a flow is at; a `lang` parameter records the participant's choice.
+pub async fn show(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    query: Result<Query<ShowQuery>, QueryRejection>,
+) -> Response {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let chosen = query.lang.as_deref().and_then(crate::lang::supported);
+    let jar = match chosen {
+        Some(lang) => jar.add(state.cookies.build(cookies::LANG, lang.to_owned(), Some(chrono::Duration::days(365)))),
+        None => jar,
+    };
+    let (jar, ctx) = browser(&state, jar);
+    let found = state.provider.flow_for_page(&query.flow, &ctx).await;
+    let flow = match found {
+        Ok(Ok(flow)) => flow,
+        Ok(Err(outcome)) => {
+            let lang = chosen.unwrap_or_else(|| page_lang(&state, &jar, &headers, &[]));
+            return respond(&state, jar, lang, outcome);
+        }
+        Err(error) => return unavailable(&state, page_lang(&state, &jar, &headers, &[]), &error),
+    };
+    let lang = chosen.unwrap_or_else(|| page_lang(&state, &jar, &headers, &flow.request.ui_locales));
+    match state.provider.seal_request(&flow) {
+        Ok(sealed) => {
+            let jar = jar.add(state.cookies.build(cookies::REQUEST, sealed.clone(), None));
+            (jar, flow_page(&state, lang, &flow, &sealed)).into_response()
+        }
+        Err(error) => unavailable(&state, lang, &error),
+    }
+}
+
+/// The fields of the login forms; absent fields are empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginFields {
+    flow: String,
+    csrf: String,
+    req: String,
+    number: String,
+    password: SecretString,
+    remember: Option<String>,
+    code: String,
+}
+
+impl LoginFields {
+    fn flow_form(&self) -> FlowForm {
+        FlowForm { flow_id: self.flow.clone(), csrf: self.csrf.clone(), sealed: self.req.clone() }
+    }
+}
+
+type Fields = Result<Form<LoginFields>, FormRejection>;
+
+/// Runs one step with the parsed form, or answers a malformed form with a page.
+async fn step<F, Fut>(state: AppState, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields, run: F) -> Response
+where
+    F: FnOnce(AppState, LoginFields, BrowserContext, &'static str) -> Fut,
+    Fut: Future<Output = Result<Outcome, ServiceError>>,
+{
+    let lang = page_lang(&state, &jar, &headers, &[]);
+    let Ok(Form(fields)) = fields else {
+        return error_page(&state, lang, StatusCode::BAD_REQUEST, "bad_request");
+    };
+    let (jar, ctx) = browser(&state, jar);
+    match run(state.clone(), fields, ctx, lang).await {
+        Ok(outcome) => respond(&state, jar, lang, outcome),
+        Err(error) => unavailable(&state, lang, &error),
+    }
+}
+
+/// `POST /login`: number and password.
+pub async fn password(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields) -> Response {
+    step(state, jar, headers, fields, |state, f, ctx, lang| async move {
+        let remember = f.remember.is_some();
+        state.provider.submit_password(&f.flow_form(), &f.number, f.password.clone(), remember, &ctx, lang).await
+    })
+    .await
+}
+
+/// `POST /login/code`: the one-time code.
+pub async fn code(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields) -> Response {
+    step(state, jar, headers, fields, |state, f, ctx, _| async move {
+        state.provider.submit_code(&f.flow_form(), &f.code, &ctx).await
+    })
+    .await
+}
+
+/// `POST /login/resend`: a new code, which kills the earlier ones.
+pub async fn resend(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields) -> Response {
+    step(state, jar, headers, fields, |state, f, ctx, lang| async move {
+        state.provider.resend_code(&f.flow_form(), &ctx, lang).await
+    })
+    .await
+}

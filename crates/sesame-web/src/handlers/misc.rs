@@ -1,0 +1,66 @@
+//! Help, health, static assets and the not-found page.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::PrivateCookieJar;
+
+use super::page_lang;
+use crate::AppState;
+use crate::pages::{base_context, error_page, render};
+
+/// The help page with the support contacts.
+pub async fn help(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap) -> Response {
+    let lang = page_lang(&state, &jar, &headers, &[]);
+    let theme = state.themes.get(None);
+    render(&state, StatusCode::OK, "help.html", base_context(&state, lang, theme.name(), ""))
+}
+
+/// Liveness: the process answers.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database and the short-lived state answer.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let deps = state.provider.deps();
+    let probe = sesame_core::CohortNumber::parse("00000000");
+    let database = match probe {
+        Ok(number) => deps.participants.by_number(&number).await.is_ok(),
+        Err(_) => false,
+    };
+    let short_lived = deps.state.ping().await.is_ok();
+    if database && short_lived {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        tracing::warn!(database, short_lived, "not ready");
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
+    }
+}
+
+/// A theme's static file, falling back to the base theme.
+pub async fn asset(State(state): State<AppState>, Path((theme, file)): Path<(String, String)>) -> Response {
+    let Some(bytes) = state.themes.files().read_layered(&theme, &format!("static/{file}")) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let mime = match file.rsplit('.').next() {
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("woff2") => "font/woff2",
+        _ => "application/octet-stream",
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+/// Any other path.
+pub async fn not_found(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap) -> Response {
+    let lang = page_lang(&state, &jar, &headers, &[]);
+    error_page(&state, lang, StatusCode::NOT_FOUND, "not_found")
+}

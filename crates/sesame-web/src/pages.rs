@@ -1,0 +1,155 @@
+//! Rendering Sesame's own pages and mapping the provider's outcomes to responses.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::PrivateCookieJar;
+use serde_json::{Value, json};
+use sesame_core::flow::{FlowNotice, FlowStep, LoginFlow};
+use sesame_core::service::{ErrorPage, Outcome, ServiceError};
+
+use crate::AppState;
+use crate::cookies;
+use crate::theme::LANGUAGES;
+
+/// The context every page gets.
+pub fn base_context(state: &AppState, lang: &str, theme: &str, lang_query: &str) -> Value {
+    let languages: Vec<Value> = LANGUAGES.iter().map(|(code, label)| json!({"code": code, "label": label})).collect();
+    json!({
+        "lang": lang,
+        "theme": theme,
+        "base": state.base_path,
+        "languages": languages,
+        "lang_query": lang_query,
+        "home_url": state.ui.home_url,
+        "support_phone": state.ui.support_phone,
+        "support_email": state.ui.support_email,
+    })
+}
+
+/// Renders a template of the default theme, or a minimal page if the theme is broken.
+pub fn render(state: &AppState, status: StatusCode, template: &str, context: Value) -> Response {
+    let theme = state.themes.get(context["theme"].as_str());
+    match theme.render(template, &context) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, template, "page rendering failed");
+            let body = "<!DOCTYPE html><html lang=\"fr\"><title>Sesame</title><p>Service momentanément indisponible.</p></html>";
+            (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response()
+        }
+    }
+}
+
+/// Sesame's error page; `data-error` carries the key for tests and monitoring.
+pub fn error_page(state: &AppState, lang: &str, status: StatusCode, key: &str) -> Response {
+    let theme = state.themes.get(None);
+    let mut context = base_context(state, lang, theme.name(), "");
+    context["error_key"] = json!(key);
+    render(state, status, "error.html", context)
+}
+
+/// An internal failure: logged once, shown as "temporarily unavailable".
+pub fn unavailable(state: &AppState, lang: &str, error: &ServiceError) -> Response {
+    tracing::error!(%error, "request failed on an internal error");
+    error_page(state, lang, StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+}
+
+/// Turns an outcome into a response, with the cookie changes it implies.
+pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::ErrorPage(ErrorPage::Request(page)) => {
+            (jar, error_page(state, lang, StatusCode::BAD_REQUEST, page.key())).into_response()
+        }
+        Outcome::ErrorPage(ErrorPage::Expired) => {
+            (jar, error_page(state, lang, StatusCode::BAD_REQUEST, "expired")).into_response()
+        }
+        Outcome::Show { flow_id } => {
+            let url = format!("{}/login?flow={flow_id}", state.base_path);
+            (jar, Redirect::to(&url)).into_response()
+        }
+        Outcome::Redirect(url) => (jar, Redirect::to(&url)).into_response(),
+        Outcome::LoggedIn { url, session } => {
+            let policy = state.provider.policy();
+            let age = session.remember.then(|| session.hard_expiry(&policy.session) - session.created_at);
+            let jar = jar
+                .add(state.cookies.build(cookies::SESSION, session.id.clone(), age))
+                .remove(state.cookies.removal(cookies::REQUEST));
+            (jar, Redirect::to(&url)).into_response()
+        }
+    }
+}
+
+fn notice_kind(notice: FlowNotice) -> &'static str {
+    match notice {
+        FlowNotice::Restarted | FlowNotice::CodeResent | FlowNotice::ResendTooSoon => "info",
+        _ => "error",
+    }
+}
+
+fn notice_name(notice: FlowNotice) -> String {
+    serde_json::to_value(notice).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Renders the page of a flow's current step.
+pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -> Response {
+    let client_theme = None::<&str>;
+    let theme = state.themes.get(client_theme);
+    let lang_query = format!("flow={}&", flow.id);
+    let mut context = base_context(state, lang, theme.name(), &lang_query);
+    context["flow_id"] = json!(flow.id);
+    context["csrf"] = json!(flow.csrf);
+    context["sealed"] = json!(sealed);
+    if let Some(notice) = flow.notice {
+        context["notice"] = json!(notice_name(notice));
+        context["notice_kind"] = json!(notice_kind(notice));
+    }
+    let template = match &flow.step {
+        FlowStep::Credentials => {
+            context["number"] = json!(flow.number);
+            context["remember_default"] = json!(state.ui.remember_me_default);
+            context["number_error"] = json!(flow.notice == Some(FlowNotice::InvalidNumber));
+            context["password_error"] = json!(flow.notice == Some(FlowNotice::InvalidCredentials));
+            "login.html"
+        }
+        FlowStep::Code { destination, sent_at, .. } => {
+            let paris = *sent_at + chrono::Duration::hours(paris_offset_hours(*sent_at));
+            context["destination"] = json!(destination);
+            context["sent_time"] = json!(paris.format("%H:%M").to_string());
+            context["code_minutes"] = json!(state.provider.policy().code.ttl.num_minutes());
+            context["code_error"] = json!(matches!(flow.notice, Some(FlowNotice::WrongCode | FlowNotice::CodeDead)));
+            "code.html"
+        }
+    };
+    render(state, StatusCode::OK, template, context)
+}
+
+/// Metropolitan France's offset from UTC: +2 in summer time (last Sunday of March to
+/// last Sunday of October, 01:00 UTC), else +1. The cohort's participants read times
+/// in that zone.
+fn paris_offset_hours(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    use chrono::{Datelike, TimeZone, Utc};
+    let last_sunday = |month: u32| {
+        // March and October both have 31 days.
+        let date = Utc.with_ymd_and_hms(at.year(), month, 31, 1, 0, 0).single();
+        date.map(|d| d - chrono::Duration::days(i64::from(d.weekday().num_days_from_sunday())))
+    };
+    match (last_sunday(3), last_sunday(10)) {
+        (Some(start), Some(end)) if at >= start && at < end => 2,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn paris_summer_and_winter_time() {
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 12, 0, 0).single();
+        let winter = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).single();
+        let switch = Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).single();
+        assert_eq!(summer.map(paris_offset_hours), Some(2));
+        assert_eq!(winter.map(paris_offset_hours), Some(1));
+        assert_eq!(switch.map(paris_offset_hours), Some(2));
+    }
+}
