@@ -1,1 +1,18 @@
-//! migrations
+//! Sesame's database schema, as one migration set for SQLite and PostgreSQL.
+//!
+//! Every column type is portable: identifiers are strings, lists and JSON documents are
+//! text, timestamps are `timestamp with time zone` (RFC 3339 text on SQLite).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20260501_000001_initial;
+
+/// Runs Sesame's migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260501_000001_initial::Migration)]
+    }
+}

@@ -1,1 +1,10 @@
-//! sesame-server
+//! The `sesame` binary's library: configuration, command line, wiring, the demo and the
+//! administrative commands. Tests start the real server through [`app`].
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod hashing;
+pub mod import;

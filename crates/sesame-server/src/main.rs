@@ -1,1 +1,55 @@
-fn main() {}
+//! `sesame`: see `sesame --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use sesame_server::cli::{AuditCommand, Cli, ClientCommand, Command, UserCommand};
+use sesame_server::{app, commands, config, demo};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::anyhow!("cannot start the runtime: {error}")),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    let text = format!("{error:#}");
+    eprintln!("sesame: {}", text.split_whitespace().collect::<Vec<_>>().join(" "));
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<bool> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve => serve(file).await.map(|()| true),
+        Command::Demo { data, port } => demo::run(&data, port, file).await.map(|()| true),
+        Command::Migrate => commands::migrate(file).await.map(|()| true),
+        Command::User(UserCommand::Import { file: input, replace_passwords }) => {
+            commands::import(file, &input, replace_passwords).await
+        }
+        Command::Client(ClientCommand::List) => commands::client_list(file).await.map(|()| true),
+        Command::Client(ClientCommand::Add(args)) => commands::client_add(file, args).await.map(|()| true),
+        Command::Client(ClientCommand::Remove { id }) => commands::client_remove(file, &id).await.map(|()| true),
+        Command::Audit(AuditCommand::List { limit }) => commands::audit_list(file, limit).await.map(|()| true),
+    }
+}
+
+async fn serve(file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = config::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = app::bind(&config.listen).await?;
+    let built = app::build(&config).await?;
+    tracing::info!(issuer = %config.issuer, listen = %config.listen, "sesame is serving");
+    app::serve(built, listener, app::shutdown_signal()).await
+}

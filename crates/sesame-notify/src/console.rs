@@ -1,0 +1,112 @@
+//! The demo channel: e-mails and SMS printed to the terminal, where the participant of
+//! `sesame demo` reads the code.
+
+use std::io::Write as _;
+
+use async_trait::async_trait;
+use sesame_core::notify::{Message, Recipient};
+
+use crate::mailer::{Mailer, SendError};
+
+/// Prints every message to standard output in a readable block. The recipient is masked;
+/// the text is printed whole, since reading it is the point of this mode. It bypasses
+/// `tracing` on purpose, so no log collector ever receives a code.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConsoleMailer;
+
+impl ConsoleMailer {
+    /// A mailer that prints to standard output.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+#[async_trait]
+impl Mailer for ConsoleMailer {
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let block = render(message);
+        let mut out = std::io::stdout().lock();
+        let written = out.write_all(block.as_bytes()).and_then(|()| out.flush());
+        written.map_err(|e| SendError::Transient(format!("console write failed: {}", e.kind())))
+    }
+}
+
+/// The block printed for `message`.
+fn render(message: &Message) -> String {
+    let mut block = match &message.to {
+        Recipient::Email(address) => {
+            let subject = &message.subject;
+            format!(
+                "──── e-mail to {} ────\nSubject: {subject}\n\n",
+                mask_email(address)
+            )
+        }
+        Recipient::Sms(phone) => format!("──── SMS to {} ────\n", mask_phone(phone)),
+    };
+    block.push_str(&message.body);
+    if !block.ends_with('\n') {
+        block.push('\n');
+    }
+    block.push('\n');
+    block
+}
+
+/// `jean.dupont@example.org` → `j•••@example.org`.
+fn mask_email(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".into(),
+    }
+}
+
+/// `+33612345678` → `+33•••78`: the country and the last two digits.
+fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 6 {
+        return "•••".into();
+    }
+    let head: String = chars.iter().take(3).collect();
+    let tail: String = chars.iter().skip(chars.len() - 2).collect();
+    format!("{head}•••{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn message(to: Recipient, body: &str) -> Message {
+        let subject = "Votre code de connexion".into();
+        Message {
+            to,
+            subject,
+            body: body.into(),
+            expires_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn renders_an_email_with_a_masked_address() {
+        let email = Recipient::Email("jean.dupont@example.org".into());
+        let block = render(&message(email, "Votre code : 123456"));
+        let expected = "──── e-mail to j•••@example.org ────\nSubject: Votre code de connexion\n\n\
+                        Votre code : 123456\n\n";
+        assert_eq!(block, expected);
+    }
+
+    #[test]
+    fn renders_an_sms_with_a_masked_number() {
+        let sms = Recipient::Sms("+33612345678".into());
+        let block = render(&message(sms, "Code Sesame : 123456\n"));
+        assert_eq!(block, "──── SMS to +33•••78 ────\nCode Sesame : 123456\n\n");
+    }
+
+    #[test]
+    fn masks_odd_recipients_entirely() {
+        assert_eq!(mask_email("no-at-sign"), "•••");
+        assert_eq!(mask_phone("+336"), "•••");
+    }
+}

@@ -1,0 +1,182 @@
+//! Wiring: from a validated [`Config`] to a running provider.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use sesame_core::clock::{Clock, SystemClock};
+use sesame_core::crypto::Sealer;
+use sesame_core::keys::{self, KeyRing, SigningAlg};
+use sesame_core::random::{OsRandom, Random};
+use sesame_core::service::{Clients, Deps, Provider};
+use sesame_core::store::{ClientStore, KeyStore};
+use sesame_notify::{ConsoleMailer, Dispatcher, Mailer, SmtpMailer};
+use sesame_state::MemoryState;
+use sesame_store::SeaStore;
+use sesame_web::AppState;
+use sesame_web::theme::{ThemeFiles, Themes};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::hashing::PooledHasher;
+
+/// Opens the database and brings its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SeaStore>> {
+    let store = SeaStore::connect(&config.database_url).await.map_err(|e| anyhow!("database: {e}"))?;
+    store.migrate().await.map_err(|e| anyhow!("database migration failed: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+/// Binds the listening socket, with a readable error when the port is taken.
+pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AddrInUse => anyhow!("http.listen: {listen} is already in use"),
+        _ => anyhow!("http.listen: cannot listen on {listen}: {e}"),
+    })
+}
+
+/// Loads the signing keys, creating an RS256 and an ES256 key at first start.
+async fn key_ring(store: &SeaStore, config: &Config, clock: &dyn Clock, random: &dyn Random) -> anyhow::Result<KeyRing> {
+    let sealer = Sealer::new(config.master_key.expose().as_bytes(), "signing-keys");
+    let mut stored = KeyStore::all(store).await.map_err(|e| anyhow!("database: {e}"))?;
+    for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+        if !stored.iter().any(|k| k.alg == alg) {
+            let key = keys::generate(alg, &sealer, random, clock.now())?;
+            KeyStore::insert(store, &key).await.map_err(|e| anyhow!("database: {e}"))?;
+            tracing::info!(key.alg = alg.as_str(), key.kid = %key.kid, "signing key created");
+            stored.push(key);
+        }
+    }
+    KeyRing::open(stored, &sealer, clock.now()).map_err(|e| anyhow!("{e}"))
+}
+
+async fn check_client_ids(store: &SeaStore, config: &Config) -> anyhow::Result<()> {
+    let stored = ClientStore::list(store).await.map_err(|e| anyhow!("database: {e}"))?;
+    match stored.iter().find(|s| config.clients.iter().any(|c| c.id == s.id)) {
+        Some(clash) => Err(anyhow!("clients: id {} is declared in the file and stored in the database", clash.id)),
+        None => Ok(()),
+    }
+}
+
+fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
+    match &config.smtp_url {
+        Some(url) => Ok(Arc::new(SmtpMailer::new(url.expose(), &config.mail_from).map_err(|e| anyhow!("email: {e}"))?)),
+        None => Ok(Arc::new(ConsoleMailer::new())),
+    }
+}
+
+/// A provider ready to serve.
+pub struct App {
+    pub router: axum::Router,
+    pub dispatcher: Arc<Dispatcher>,
+    pub store: Arc<SeaStore>,
+}
+
+/// Builds everything from the configuration.
+pub async fn build(config: &Config) -> anyhow::Result<App> {
+    let store = open_store(config).await?;
+    check_client_ids(&store, config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let random: Arc<dyn Random> = Arc::new(OsRandom);
+    let keys = Arc::new(key_ring(&store, config, clock.as_ref(), random.as_ref()).await?);
+    let themes = theme_set(config)?;
+    let dispatcher = Arc::new(Dispatcher::new(store.clone(), mailer(config)?, clock.clone()));
+    let deps = Deps {
+        participants: store.clone(),
+        clients: Clients::new(config.clients.clone(), store.clone() as Arc<dyn ClientStore>),
+        grants: store.clone(),
+        audit: store.clone(),
+        outbox: store.clone(),
+        outbox_signal: dispatcher.clone(),
+        notices: themes.clone(),
+        state: Arc::new(MemoryState::new()),
+        hasher: Arc::new(PooledHasher::new()),
+        clock,
+        random,
+    };
+    let cookie_secret = config.cookie_key.expose().as_bytes();
+    let provider = Provider::new(deps, config.issuer.as_str().trim_end_matches('/').to_owned(), config.policy.clone(), keys, cookie_secret);
+    let state = AppState::new(Arc::new(provider), themes, config.ui.clone(), cookie_secret)?;
+    Ok(App { router: sesame_web::router(state), dispatcher, store })
+}
+
+fn theme_set(config: &Config) -> anyhow::Result<Arc<Themes>> {
+    let files = ThemeFiles::new(Some(&config.themes_dir));
+    let others: Vec<String> = config.clients.iter().filter_map(|c| c.theme.clone()).collect();
+    Themes::load(files, &config.default_theme, &others).map(Arc::new).map_err(|e| anyhow!("ui: {e}"))
+}
+
+/// A provider running in the background, stopped when dropped or told to.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Serves the app on `listener` until `stop` resolves; the outbox is sent meanwhile.
+pub async fn serve(app: App, listener: TcpListener, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let (tx, rx) = watch::channel(false);
+    let dispatcher = app.dispatcher.clone();
+    let mut dispatch_rx = rx.clone();
+    let sender = tokio::spawn(dispatcher.run(async move {
+        let _ = dispatch_rx.wait_for(|s| *s).await;
+    }));
+    let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            stop.await;
+            let _ = tx.send(true);
+        })
+        .await
+        .context("http server failed");
+    let _ = sender.await;
+    app.store.close().await;
+    drop(rx);
+    served
+}
+
+/// Starts the app in the background on `listener` (tests, the demo).
+pub fn spawn(app: App, listener: TcpListener) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let until = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(error) = serve(app, listener, until).await {
+            tracing::error!(%error, "server stopped on an error");
+        }
+    });
+    Ok(Running { addr, stop, task })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

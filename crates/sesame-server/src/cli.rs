@@ -1,0 +1,113 @@
+//! The command line (DESIGN §3 "Binary").
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sesame, the OpenID Connect provider of the cohort.
+#[derive(Debug, Parser)]
+#[command(name = "sesame", version, about)]
+pub struct Cli {
+    /// The configuration file (also SESAME_CONFIG).
+    #[arg(long, global = true, env = "SESAME_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the provider.
+    Serve,
+    /// Run the provider on embedded defaults beside a demo questionnaire site.
+    Demo {
+        /// Where the demo keeps its database and secrets.
+        #[arg(long, default_value = "./sesame-demo", value_name = "DIR")]
+        data: PathBuf,
+        /// The provider's port; the demo site takes the next one.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage participants.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage relying parties stored in the database.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `sesame user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Import participants from a JSON Lines file.
+    Import {
+        /// The file, one participant a line.
+        file: PathBuf,
+        /// Also replace the passwords of participants that exist.
+        #[arg(long)]
+        replace_passwords: bool,
+    },
+}
+
+/// `sesame client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// List the clients stored in the database.
+    List,
+    /// Create a client; a confidential client's secret is printed once.
+    Add(ClientAdd),
+    /// Delete a client.
+    Remove {
+        /// The client id.
+        id: String,
+    },
+}
+
+/// The fields of a new client.
+#[derive(Debug, Args)]
+pub struct ClientAdd {
+    /// The client id.
+    #[arg(long)]
+    pub id: String,
+    /// A display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A redirect URI (repeat for several).
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// A URI allowed after logout (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret, PKCE required).
+    #[arg(long)]
+    pub public: bool,
+    /// Send the secret in the body (client_secret_post) rather than the header.
+    #[arg(long, conflicts_with = "public")]
+    pub secret_post: bool,
+    /// A native application (any loopback port).
+    #[arg(long)]
+    pub native: bool,
+    /// A scope the client may ask for besides openid (repeat for several).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Sign id_tokens with ES256 rather than RS256.
+    #[arg(long)]
+    pub es256: bool,
+}
+
+/// `sesame audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest events as JSON lines.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+}

@@ -1,0 +1,242 @@
+//! The configuration as written, with its defaults. Every option is documented here,
+//! beside its default, and README's reference follows this file.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// The public base URL; every endpoint and absolute link is built from it.
+    pub issuer: Option<String>,
+    pub http: HttpSection,
+    pub database: DatabaseSection,
+    pub state: StateSection,
+    pub secrets: SecretsSection,
+    pub email: EmailSection,
+    pub ui: UiSection,
+    pub policy: PolicySection,
+    pub clients: Vec<ClientSection>,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSection {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// CIDRs whose `X-Forwarded-For` is believed (none by default).
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into(), trusted_proxies: Vec::new() }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `sqlite://PATH?mode=rwc` or `postgres://…`.
+    pub url: String,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self { url: "sqlite://sesame.db?mode=rwc".into() }
+    }
+}
+
+/// `[state]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSection {
+    /// `memory` (one node).
+    pub url: String,
+}
+
+impl Default for StateSection {
+    fn default() -> Self {
+        Self { url: "memory".into() }
+    }
+}
+
+/// `[secrets]`: each at least 32 characters, each may be given as `<key>_file`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsSection {
+    /// Seals the signing keys at rest.
+    pub master_key: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    /// Keys the cookies, the sealed requests and the code digests.
+    pub cookie_key: Option<String>,
+    pub cookie_key_file: Option<PathBuf>,
+}
+
+/// `[email]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailSection {
+    /// A lettre SMTP URL (`smtp://host:25`, `smtps://user:pass@host`); none prints
+    /// e-mails to the console.
+    pub smtp_url: Option<String>,
+    pub smtp_url_file: Option<PathBuf>,
+    /// The sender.
+    pub from: String,
+}
+
+impl Default for EmailSection {
+    fn default() -> Self {
+        Self { smtp_url: None, smtp_url_file: None, from: "Sesame <noreply@localhost>".into() }
+    }
+}
+
+/// `[ui]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSection {
+    pub default_theme: String,
+    /// Themes on disk override the built-in ones.
+    pub themes_dir: PathBuf,
+    /// Where pages with no RP to return to lead.
+    pub home_url: Option<String>,
+    pub support_phone: Option<String>,
+    pub support_email: Option<String>,
+    /// Whether "stay connected" starts ticked.
+    pub remember_me_default: bool,
+}
+
+impl Default for UiSection {
+    fn default() -> Self {
+        Self {
+            default_theme: "constances".into(),
+            themes_dir: "themes".into(),
+            home_url: None,
+            support_phone: None,
+            support_email: None,
+            remember_me_default: false,
+        }
+    }
+}
+
+/// `[policy]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicySection {
+    pub password: PasswordSection,
+    pub code: CodeSection,
+    pub session: SessionSection,
+    pub tokens: TokensSection,
+}
+
+/// `[policy.password]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSection {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub require_lower: bool,
+    pub require_upper: bool,
+    pub require_digit: bool,
+    pub require_special: bool,
+}
+
+impl Default for PasswordSection {
+    fn default() -> Self {
+        Self { min_length: 12, max_length: 30, require_lower: true, require_upper: true, require_digit: true, require_special: true }
+    }
+}
+
+/// `[policy.code]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodeSection {
+    pub ttl: String,
+    pub max_attempts: u32,
+    pub max_failures_per_hour: u32,
+    pub resend_after: String,
+    pub max_sends_per_hour: u32,
+}
+
+impl Default for CodeSection {
+    fn default() -> Self {
+        Self { ttl: "10m".into(), max_attempts: 5, max_failures_per_hour: 10, resend_after: "30s".into(), max_sends_per_hour: 5 }
+    }
+}
+
+/// `[policy.session]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSection {
+    pub idle: String,
+    pub max: String,
+    pub remember_me: String,
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        Self { idle: "30m".into(), max: "12h".into(), remember_me: "30d".into() }
+    }
+}
+
+/// `[policy.tokens]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensSection {
+    pub code_ttl: String,
+    pub access_token_ttl: String,
+    pub id_token_ttl: String,
+}
+
+impl Default for TokensSection {
+    fn default() -> Self {
+        Self { code_ttl: "60s".into(), access_token_ttl: "5m".into(), id_token_ttl: "5m".into() }
+    }
+}
+
+/// `[[clients]]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSection {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default = "basic")]
+    pub token_endpoint_auth_method: String,
+    #[serde(default = "web")]
+    pub application_type: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default = "rs256")]
+    pub id_token_signed_response_alg: String,
+    #[serde(default = "mfa")]
+    pub minimum_acr: String,
+    #[serde(default)]
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub home_url: Option<String>,
+}
+
+fn basic() -> String {
+    "client_secret_basic".into()
+}
+fn web() -> String {
+    "web".into()
+}
+fn rs256() -> String {
+    "RS256".into()
+}
+fn mfa() -> String {
+    "mfa".into()
+}

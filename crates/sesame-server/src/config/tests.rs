@@ -1,0 +1,138 @@
+use super::*;
+
+const KEY: &str = "0123456789abcdef0123456789abcdef!";
+
+fn base() -> RawConfig {
+    let mut raw = RawConfig::default();
+    raw.issuer = Some("https://login.example.org".into());
+    raw.secrets.master_key = Some(KEY.into());
+    raw.secrets.cookie_key = Some(KEY.into());
+    raw
+}
+
+fn client_section() -> raw::ClientSection {
+    raw::ClientSection {
+        id: "rp".into(),
+        name: None,
+        secret: Some("a-long-enough-secret".into()),
+        secret_file: None,
+        redirect_uris: vec!["https://rp.example/cb".into()],
+        post_logout_redirect_uris: vec![],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        application_type: "web".into(),
+        scopes: vec!["email".into()],
+        id_token_signed_response_alg: "RS256".into(),
+        minimum_acr: "mfa".into(),
+        theme: None,
+        home_url: None,
+    }
+}
+
+fn error_of(raw: RawConfig) -> String {
+    validate(raw).err().map(|e| e.0).unwrap_or_default()
+}
+
+#[test]
+fn defaults_with_secrets_validate() {
+    let config = validate(base());
+    assert!(config.is_ok_and(|c| c.policy.password.max_length == 30 && c.listen == "127.0.0.1:8080"));
+}
+
+#[test]
+fn missing_secret_is_named() {
+    let mut raw = base();
+    raw.secrets.master_key = None;
+    assert!(error_of(raw).contains("secrets.master_key is required"));
+}
+
+#[test]
+fn short_secret_is_refused() {
+    let mut raw = base();
+    raw.secrets.cookie_key = Some("short".into());
+    assert!(error_of(raw).contains("at least 32 characters"));
+}
+
+#[test]
+fn secret_file_is_read_and_trimmed() {
+    let dir = std::env::temp_dir().join(format!("sesame-cfg-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("master");
+    let _ = std::fs::write(&path, format!("{KEY}\n"));
+    let mut raw = base();
+    raw.secrets.master_key = None;
+    raw.secrets.master_key_file = Some(path);
+    assert!(validate(raw).is_ok_and(|c| c.master_key.expose() == KEY));
+}
+
+#[test]
+fn unreadable_secret_file_is_named() {
+    let mut raw = base();
+    raw.secrets.master_key = None;
+    raw.secrets.master_key_file = Some("/nonexistent/master".into());
+    assert!(error_of(raw).starts_with("secrets.master_key_file: cannot read /nonexistent/master"));
+}
+
+#[test]
+fn issuer_must_be_https_off_loopback() {
+    let mut raw = base();
+    raw.issuer = Some("http://login.example.org".into());
+    assert!(error_of(raw).contains("issuer must be https"));
+    let mut raw = base();
+    raw.issuer = Some("http://127.0.0.1:8080/".into());
+    assert!(validate(raw).is_ok_and(|c| c.issuer.as_str() == "http://127.0.0.1:8080/"));
+}
+
+#[test]
+fn clients_are_checked() {
+    let mut raw = base();
+    raw.clients = vec![client_section(), client_section()];
+    assert!(error_of(raw).contains("declared twice"));
+    let mut raw = base();
+    let mut c = client_section();
+    c.redirect_uris = vec!["http://rp.example/cb".into()];
+    raw.clients = vec![c];
+    assert!(error_of(raw).contains("must be https"));
+    let mut raw = base();
+    let mut c = client_section();
+    c.token_endpoint_auth_method = "none".into();
+    raw.clients = vec![c];
+    assert!(error_of(raw).contains("public client"));
+    let mut raw = base();
+    let mut c = client_section();
+    c.scopes = vec!["admin".into()];
+    raw.clients = vec![c];
+    assert!(error_of(raw).contains("unknown scope admin"));
+}
+
+#[test]
+fn file_client_secret_is_kept_as_digest() {
+    let mut raw = base();
+    raw.clients = vec![client_section()];
+    let config = validate(raw);
+    let ok = config.is_ok_and(|c| c.clients[0].secret.as_ref().is_some_and(|d| d.matches("a-long-enough-secret")));
+    assert!(ok);
+}
+
+#[test]
+fn toml_unknown_key_is_named() {
+    let dir = std::env::temp_dir().join(format!("sesame-cfg-unknown-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("sesame.toml");
+    let _ = std::fs::write(&path, "issuer = \"https://x.example\"\n[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n");
+    let err = read_raw(Some(&path), RawConfig::default()).err().map(|e| e.0).unwrap_or_default();
+    assert!(err.contains("lisen"), "{err}");
+    assert!(!err.contains('\n'));
+}
+
+#[test]
+fn missing_file_is_named() {
+    let err = read_raw(Some(Path::new("/nonexistent/sesame.toml")), RawConfig::default());
+    assert_eq!(err.err().map(|e| e.0), Some("config file /nonexistent/sesame.toml not found".into()));
+}
+
+#[test]
+fn bad_duration_is_named() {
+    let mut raw = base();
+    raw.policy.code.ttl = "ten minutes".into();
+    assert!(error_of(raw).starts_with("policy.code.ttl:"));
+}

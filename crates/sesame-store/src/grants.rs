@@ -1,0 +1,70 @@
+//! [`GrantStore`] on the `grants` table.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sesame_core::participant::ParticipantId;
+use sesame_core::store::{Grant, GrantStore, StoreError};
+use uuid::Uuid;
+
+use crate::SeaStore;
+use crate::convert::{from_json, instant, to_json, uuid};
+use crate::entity::grant::{ActiveModel, Column, Entity, Model};
+use crate::error;
+
+#[async_trait]
+impl GrantStore for SeaStore {
+    async fn create(&self, grant: &Grant) -> Result<(), StoreError> {
+        let row = row(grant)?;
+        Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(error::db)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Grant>, StoreError> {
+        let row = Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .map_err(error::db)?;
+        row.map(grant).transpose()
+    }
+
+    /// Keeps the first revocation time; an unknown grant is left alone.
+    async fn revoke(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(instant(at)))
+            .filter(Column::Id.eq(id.to_string()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+            .map_err(error::db)
+    }
+}
+
+fn row(grant: &Grant) -> Result<ActiveModel, StoreError> {
+    Ok(ActiveModel {
+        id: Set(grant.id.to_string()),
+        participant_id: Set(grant.participant.to_string()),
+        client_id: Set(grant.client_id.clone()),
+        scopes: Set(to_json(&grant.scopes)?),
+        session_id: Set(grant.session_id.clone()),
+        created_at: Set(instant(grant.created_at)),
+        revoked_at: Set(grant.revoked_at.map(instant)),
+    })
+}
+
+fn grant(row: Model) -> Result<Grant, StoreError> {
+    Ok(Grant {
+        id: uuid(&row.id, "grants.id")?,
+        participant: ParticipantId(uuid(&row.participant_id, "grants.participant_id")?),
+        client_id: row.client_id,
+        scopes: from_json(&row.scopes, "grants.scopes")?,
+        session_id: row.session_id,
+        created_at: row.created_at,
+        revoked_at: row.revoked_at,
+    })
+}
