@@ -9,6 +9,8 @@
 mod callback;
 mod error;
 mod http_client;
+
+pub use http_client::OidcHttp;
 mod identity;
 mod pages;
 mod provider;

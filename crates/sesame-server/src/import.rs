@@ -28,10 +28,11 @@ struct Line {
     phone: Option<String>,
     #[serde(default)]
     phone_verified: bool,
+    /// Kept untyped so that a wrong type is reported without echoing the value.
     #[serde(default)]
-    password: Option<SecretString>,
+    password: Option<serde_json::Value>,
     #[serde(default)]
-    password_hash: Option<String>,
+    password_hash: Option<serde_json::Value>,
     #[serde(default)]
     required_actions: Vec<String>,
     #[serde(default)]
@@ -64,11 +65,13 @@ fn parse_line(text: &str) -> Result<(ParticipantRecord, Option<SecretString>), S
     }
     let phone = line.phone.as_deref().map(normalize_phone).transpose()?;
     let actions = line.required_actions.iter().map(|a| RequiredAction::parse(a).ok_or_else(|| format!("unknown required action {a}"))).collect::<Result<Vec<_>, _>>()?;
-    let (password_hash, plain) = match (line.password, line.password_hash) {
+    let password = secret_text(line.password, "password")?;
+    let password_hash = secret_text(line.password_hash, "password_hash")?;
+    let (password_hash, plain) = match (password, password_hash) {
         (Some(_), Some(_)) => return Err("give password or password_hash, not both".into()),
         (Some(plain), None) if plain.expose().is_empty() => return Err("password is empty".into()),
         (Some(plain), None) => (None, Some(plain)),
-        (None, Some(hash)) => (Some(parse_hash(&hash)?), None),
+        (None, Some(hash)) => (Some(parse_hash(hash.expose())?), None),
         (None, None) => (None, None),
     };
     let mut required_actions = actions;
@@ -85,6 +88,15 @@ fn parse_line(text: &str) -> Result<(ParticipantRecord, Option<SecretString>), S
         required_actions,
     };
     Ok((record, plain))
+}
+
+/// A secret field's text; a value of another type is refused without being shown.
+fn secret_text(value: Option<serde_json::Value>, name: &str) -> Result<Option<SecretString>, String> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) => Ok(Some(SecretString::new(text))),
+        Some(_) => Err(format!("{name} must be a string")),
+    }
 }
 
 fn strip_position(message: &str) -> String {

@@ -1,1 +1,11 @@
-//! sesame-testkit
+//! Helpers for Sesame's tests: the real server in-process on a loopback port, a real SMTP
+//! listener, and a browser-like HTTP client that reads and submits the real HTML forms.
+
+pub mod browser;
+pub mod rp;
+pub mod server;
+pub mod smtp;
+
+pub use browser::{Browser, Page};
+pub use server::{TestServer, TEST_PASSWORD};
+pub use smtp::{SmtpSink, extract_code};

@@ -87,7 +87,7 @@ impl Provider {
         Ok(Outcome::Show { flow_id: flow.id })
     }
 
-    fn session_satisfies(&self, session: &SsoSession, sealed: &SealedRequest, client: &Client) -> bool {
+    pub(crate) fn session_satisfies(&self, session: &SsoSession, sealed: &SealedRequest, client: &Client) -> bool {
         let request = &sealed.request;
         let fresh_enough = !request.prompt.login || session.auth_time >= sealed.started_at;
         let max_age_ok = session.satisfies_max_age(request.max_age, self.now())

@@ -3,7 +3,7 @@
 
 use sesame_protocol::authorize::PageError;
 
-use super::{ErrorPage, Outcome, Provider, ServiceError};
+use super::{ErrorPage, Outcome, Provider, SealedRequest, ServiceError};
 use crate::acr::{Acr, Channel, amr_for_code};
 use crate::audit::AuditKind;
 use crate::flow::{FlowNotice, FlowStep, LoginFlow};
@@ -239,11 +239,44 @@ impl Provider {
     ) -> Result<Result<LoginFlow, Outcome>, ServiceError> {
         if let Some(flow) = self.load_flow(&form.flow_id).await? {
             if flow.accepts(&ctx.browser, &form.csrf) {
-                return Ok(Ok(flow));
+                return match self.already_logged_in(&flow, ctx, number).await? {
+                    Some(outcome) => Ok(Err(outcome)),
+                    None => Ok(Ok(flow)),
+                };
             }
         }
         let sealed = if form.sealed.is_empty() { ctx.sealed_cookie.clone().unwrap_or_default() } else { form.sealed.clone() };
         Ok(Err(self.recover(&sealed, ctx, number.and_then(keepable)).await?))
+    }
+
+    /// A page of a flow whose login already finished in another tab, for the same person:
+    /// continue to the RP with the live session (DESIGN §5.7).
+    async fn already_logged_in(
+        &self,
+        flow: &LoginFlow,
+        ctx: &BrowserContext,
+        number: Option<&str>,
+    ) -> Result<Option<Outcome>, ServiceError> {
+        let Some(session) = self.live_session(ctx.session_id.as_deref()).await? else {
+            return Ok(None);
+        };
+        let same_person = match (&flow.step, number.map(CohortNumber::parse)) {
+            (FlowStep::Code { participant, .. }, _) => *participant == session.participant,
+            (FlowStep::Credentials, Some(Ok(typed))) => {
+                let found = self.deps.participants.by_number(&typed).await?;
+                found.is_some_and(|p| p.id == session.participant)
+            }
+            _ => false,
+        };
+        let Some(client) = self.deps.clients.get(&flow.request.client_id).await? else {
+            return Ok(None);
+        };
+        let sealed = SealedRequest { request: flow.request.clone(), started_at: flow.created_at };
+        if !same_person || !self.session_satisfies(&session, &sealed, &client) {
+            return Ok(None);
+        }
+        self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
+        Ok(Some(Outcome::Redirect(self.issue_code(&flow.request, &session).await?)))
     }
 
     /// Restarts from a sealed request: straight to the RP when a live session already

@@ -1,0 +1,18 @@
+//! End-to-end tests of the provider: the real server on a loopback port, real SQLite,
+//! a real SMTP listener, forms read from the real pages, and `openidconnect` as the RP.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod cli;
+mod login;
+mod protocol;
+
+use sesame_testkit::{Browser, TestServer};
+
+/// A server with one participant, and a fresh browser.
+pub async fn setup() -> (TestServer, Browser) {
+    let server = TestServer::start().await.expect("server starts");
+    server.add_participant("12345678", "jeanne@example.org").await.expect("participant");
+    let browser = Browser::new(&server.issuer).expect("browser");
+    (server, browser)
+}

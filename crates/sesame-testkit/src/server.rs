@@ -1,0 +1,128 @@
+//! The real server, in-process, on an ephemeral loopback port, with a fresh SQLite file
+//! (or a fresh PostgreSQL schema) and a real SMTP listener.
+
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use sesame_core::participant::{ParticipantRecord, Profile};
+use sesame_core::store::ParticipantStore;
+use sesame_core::{CohortNumber, SecretString};
+use sesame_server::app::{self, Running};
+use sesame_server::config::raw::ClientSection;
+use sesame_server::config::{self, RawConfig};
+use sesame_store::SeaStore;
+use tempfile::TempDir;
+
+use crate::smtp::SmtpSink;
+
+/// The password of every participant a test creates.
+pub const TEST_PASSWORD: &str = "Test-Password-42!";
+/// The confidential `client_secret_basic` client's id and secret.
+pub const RP: (&str, &str) = ("rp", "rp-secret-0123456789");
+/// The `client_secret_post` client.
+pub const RP_POST: (&str, &str) = ("rp-post", "rp-post-secret-0123456789");
+/// The public client (PKCE, no secret).
+pub const PUBLIC: &str = "public-app";
+/// Where the test clients' redirect URIs point; nothing listens there.
+pub const CALLBACK: &str = "http://127.0.0.1:9/cb";
+
+const KEY: &str = "test-key-test-key-test-key-test-key-0001";
+
+/// A running provider for one test.
+pub struct TestServer {
+    pub issuer: String,
+    pub smtp: SmtpSink,
+    pub store: Arc<SeaStore>,
+    running: Option<Running>,
+    _dir: TempDir,
+}
+
+fn client(id: &str, secret: Option<&str>, method: &str, redirect: &str) -> ClientSection {
+    ClientSection {
+        id: id.into(),
+        name: None,
+        secret: secret.map(str::to_owned),
+        secret_file: None,
+        redirect_uris: vec![redirect.into()],
+        post_logout_redirect_uris: vec![],
+        token_endpoint_auth_method: method.into(),
+        application_type: "web".into(),
+        scopes: vec!["profile".into(), "email".into(), "phone".into(), "cohort".into()],
+        id_token_signed_response_alg: "RS256".into(),
+        minimum_acr: "mfa".into(),
+        theme: None,
+        home_url: None,
+    }
+}
+
+/// The configuration every test starts from.
+pub fn base_config(dir: &TempDir, smtp: &SmtpSink) -> RawConfig {
+    let mut raw = RawConfig::default();
+    raw.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("sesame.db").display());
+    raw.secrets.master_key = Some(KEY.into());
+    raw.secrets.cookie_key = Some(format!("{KEY}-cookies"));
+    raw.email.smtp_url = Some(smtp.url());
+    raw.email.from = "Sesame <noreply@sesame.test>".into();
+    raw.ui.themes_dir = dir.path().join("no-themes");
+    raw.clients = vec![
+        client(RP.0, Some(RP.1), "client_secret_basic", CALLBACK),
+        client(RP_POST.0, Some(RP_POST.1), "client_secret_post", CALLBACK),
+        client(PUBLIC, None, "none", "http://127.0.0.1:9/public-cb"),
+    ];
+    raw
+}
+
+impl TestServer {
+    /// A server with the test clients.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `tweak` may change.
+    pub async fn start_with(tweak: impl FnOnce(&mut RawConfig)) -> anyhow::Result<Self> {
+        crate::browser::install_crypto();
+        let dir = tempfile::tempdir()?;
+        let smtp = SmtpSink::start()?;
+        let listener = app::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut raw = base_config(&dir, &smtp);
+        raw.issuer = Some(format!("http://{addr}"));
+        raw.http.listen = addr.to_string();
+        tweak(&mut raw);
+        let config = config::validate(raw).map_err(|e| anyhow!("{e}"))?;
+        let built = app::build(&config).await?;
+        let store = built.store.clone();
+        let running = app::spawn(built, listener)?;
+        Ok(Self { issuer: format!("http://{addr}"), smtp, store, running: Some(running), _dir: dir })
+    }
+
+    /// Creates a participant with [`TEST_PASSWORD`] and an e-mail address.
+    pub async fn add_participant(&self, number: &str, email: &str) -> anyhow::Result<()> {
+        let number = CohortNumber::parse(number).map_err(|e| anyhow!("{e}"))?;
+        let hash = sesame_core::password::hash(&SecretString::new(TEST_PASSWORD)).map_err(|e| anyhow!("{e}"))?;
+        let record = ParticipantRecord {
+            number,
+            email: Some(email.into()),
+            email_verified: true,
+            phone: None,
+            phone_verified: false,
+            profile: Profile { given_name: Some("Jeanne".into()), family_name: Some("Dupont".into()), locale: None },
+            password_hash: Some(hash),
+            required_actions: vec![],
+        };
+        self.store.upsert_batch(&[record], false, chrono::Utc::now()).await.map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    /// A URL under the issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
