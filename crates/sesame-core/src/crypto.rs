@@ -65,24 +65,43 @@ struct Envelope<T> {
 impl Sealer {
     /// A sealer whose key is derived from `secret` for `purpose`.
     pub fn new(secret: &[u8], purpose: &str) -> Self {
-        Self { key: derive_key(secret, purpose) }
+        Self {
+            key: derive_key(secret, purpose),
+        }
     }
 
     /// Seals `value`, to be refused after `expires` if given.
-    pub fn seal<T: Serialize>(&self, value: &T, expires: Option<DateTime<Utc>>) -> Result<String, SealError> {
-        let envelope = Envelope { exp: expires.map(|e| e.timestamp()), v: value };
+    pub fn seal<T: Serialize>(
+        &self,
+        value: &T,
+        expires: Option<DateTime<Utc>>,
+    ) -> Result<String, SealError> {
+        let envelope = Envelope {
+            exp: expires.map(|e| e.timestamp()),
+            v: value,
+        };
         let payload = serde_json::to_vec(&envelope).map_err(|_| SealError::Seal)?;
         let mut header = JweHeader::new();
         header.set_content_encryption("A256GCM");
-        let encrypter = Dir.encrypter_from_bytes(self.key).map_err(|_| SealError::Seal)?;
+        let encrypter = Dir
+            .encrypter_from_bytes(self.key)
+            .map_err(|_| SealError::Seal)?;
         josekit::jwe::serialize_compact(&payload, &header, &encrypter).map_err(|_| SealError::Seal)
     }
 
     /// Opens a sealed value, checking its integrity and expiry.
-    pub fn open<T: DeserializeOwned>(&self, sealed: &str, now: DateTime<Utc>) -> Result<T, SealError> {
-        let decrypter = Dir.decrypter_from_bytes(self.key).map_err(|_| SealError::Open)?;
-        let (payload, _) = josekit::jwe::deserialize_compact(sealed, &decrypter).map_err(|_| SealError::Open)?;
-        let envelope: Envelope<T> = serde_json::from_slice(&payload).map_err(|_| SealError::Open)?;
+    pub fn open<T: DeserializeOwned>(
+        &self,
+        sealed: &str,
+        now: DateTime<Utc>,
+    ) -> Result<T, SealError> {
+        let decrypter = Dir
+            .decrypter_from_bytes(self.key)
+            .map_err(|_| SealError::Open)?;
+        let (payload, _) =
+            josekit::jwe::deserialize_compact(sealed, &decrypter).map_err(|_| SealError::Open)?;
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&payload).map_err(|_| SealError::Open)?;
         match envelope.exp {
             Some(exp) if exp < now.timestamp() => Err(SealError::Open),
             _ => Ok(envelope.v),

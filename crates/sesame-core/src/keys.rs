@@ -98,15 +98,30 @@ pub fn generate(
     public.set_algorithm(alg.as_str());
     public.set_key_use("sig");
     let pem = String::from_utf8(pem).map_err(|e| KeyError::Generate(e.to_string()))?;
-    let private_sealed = sealer.seal(&pem, None).map_err(|_| KeyError::Generate("seal".into()))?;
-    Ok(StoredKey { kid, alg, private_sealed, public_jwk: public.to_string(), created_at: now })
+    let private_sealed = sealer
+        .seal(&pem, None)
+        .map_err(|_| KeyError::Generate("seal".into()))?;
+    Ok(StoredKey {
+        kid,
+        alg,
+        private_sealed,
+        public_jwk: public.to_string(),
+        created_at: now,
+    })
 }
 
 impl KeyRing {
     /// Opens stored keys. Fails if any cannot be opened with this master key.
-    pub fn open(mut stored: Vec<StoredKey>, sealer: &Sealer, now: DateTime<Utc>) -> Result<Self, KeyError> {
-        stored.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-        let keys = stored.iter().map(|k| load(k, sealer, now)).collect::<Result<_, _>>()?;
+    pub fn open(
+        mut stored: Vec<StoredKey>,
+        sealer: &Sealer,
+        now: DateTime<Utc>,
+    ) -> Result<Self, KeyError> {
+        stored.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        let keys = stored
+            .iter()
+            .map(|k| load(k, sealer, now))
+            .collect::<Result<_, _>>()?;
         Ok(Self { keys })
     }
 
@@ -117,20 +132,34 @@ impl KeyRing {
 
     /// The public JWK set (RFC 7517 §5).
     pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self.keys.iter().map(|k| Value::Object(k.public.as_ref().clone())).collect();
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .map(|k| Value::Object(k.public.as_ref().clone()))
+            .collect();
         serde_json::json!({ "keys": keys })
     }
 
     /// Signs `claims` as a compact JWS with the newest key for `alg`.
-    pub fn sign(&self, alg: SigningAlg, typ: Option<&str>, claims: &Value) -> Result<String, KeyError> {
-        let key = self.keys.iter().find(|k| k.alg == alg).ok_or(KeyError::Missing(alg))?;
+    pub fn sign(
+        &self,
+        alg: SigningAlg,
+        typ: Option<&str>,
+        claims: &Value,
+    ) -> Result<String, KeyError> {
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.alg == alg)
+            .ok_or(KeyError::Missing(alg))?;
         let mut header = JwsHeader::new();
         header.set_key_id(key.kid.clone());
         if let Some(typ) = typ {
             header.set_token_type(typ);
         }
         let payload = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
-        josekit::jws::serialize_compact(&payload, &header, key.signer.as_ref()).map_err(|_| KeyError::Sign)
+        josekit::jws::serialize_compact(&payload, &header, key.signer.as_ref())
+            .map_err(|_| KeyError::Sign)
     }
 
     /// Verifies a compact JWS made by one of our keys with `alg` and `typ`; returns its claims.
@@ -138,7 +167,8 @@ impl KeyRing {
         let header = josekit::jwt::decode_header(token).ok()?;
         let kid = header.claim("kid")?.as_str()?.to_owned();
         let key = self.keys.iter().find(|k| k.alg == alg && k.kid == kid)?;
-        let (payload, header) = josekit::jws::deserialize_compact(token, key.verifier.as_ref()).ok()?;
+        let (payload, header) =
+            josekit::jws::deserialize_compact(token, key.verifier.as_ref()).ok()?;
         if header.token_type() != Some(typ) {
             return None;
         }
@@ -147,19 +177,35 @@ impl KeyRing {
 }
 
 fn load(stored: &StoredKey, sealer: &Sealer, now: DateTime<Utc>) -> Result<LoadedKey, KeyError> {
-    let pem: String = sealer.open(&stored.private_sealed, now).map_err(|_| KeyError::Open)?;
+    let pem: String = sealer
+        .open(&stored.private_sealed, now)
+        .map_err(|_| KeyError::Open)?;
     let public = Jwk::from_bytes(stored.public_jwk.as_bytes()).map_err(|_| KeyError::Open)?;
     let (signer, verifier): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = match stored.alg {
         SigningAlg::RS256 => (
             Box::new(RS256.signer_from_pem(&pem).map_err(|_| KeyError::Open)?),
-            Box::new(RS256.verifier_from_jwk(&public).map_err(|_| KeyError::Open)?),
+            Box::new(
+                RS256
+                    .verifier_from_jwk(&public)
+                    .map_err(|_| KeyError::Open)?,
+            ),
         ),
         SigningAlg::ES256 => (
             Box::new(ES256.signer_from_pem(&pem).map_err(|_| KeyError::Open)?),
-            Box::new(ES256.verifier_from_jwk(&public).map_err(|_| KeyError::Open)?),
+            Box::new(
+                ES256
+                    .verifier_from_jwk(&public)
+                    .map_err(|_| KeyError::Open)?,
+            ),
         ),
     };
-    Ok(LoadedKey { kid: stored.kid.clone(), alg: stored.alg, signer, verifier, public })
+    Ok(LoadedKey {
+        kid: stored.kid.clone(),
+        alg: stored.alg,
+        signer,
+        verifier,
+        public,
+    })
 }
 
 #[cfg(test)]
@@ -181,22 +227,35 @@ mod tests {
         assert!(ring.is_ok());
         let Ok(ring) = ring else { return };
         let claims = serde_json::json!({"sub": "x"});
-        let token = ring.sign(SigningAlg::ES256, Some("at+jwt"), &claims).unwrap_or_default();
-        assert_eq!(ring.verify(&token, SigningAlg::ES256, "at+jwt"), Some(claims.clone()));
+        let token = ring
+            .sign(SigningAlg::ES256, Some("at+jwt"), &claims)
+            .unwrap_or_default();
+        assert_eq!(
+            ring.verify(&token, SigningAlg::ES256, "at+jwt"),
+            Some(claims.clone())
+        );
         assert_eq!(ring.verify(&token, SigningAlg::ES256, "JWT"), None);
         assert_eq!(ring.verify(&token, SigningAlg::RS256, "at+jwt"), None);
         let jwks = ring.jwks();
         let keys = jwks["keys"].as_array().cloned().unwrap_or_default();
         assert_eq!(keys.len(), 2);
-        assert!(keys.iter().all(|k| k.get("d").is_none() && k["kid"].is_string()));
+        assert!(
+            keys.iter()
+                .all(|k| k.get("d").is_none() && k["kid"].is_string())
+        );
     }
 
     #[test]
     fn wrong_master_key_is_refused() {
         let sealer = Sealer::new(b"master-key-master-key-master-key!", "keys");
         let now = Utc::now();
-        let stored = generate(SigningAlg::ES256, &sealer, &OsRandom, now).into_iter().collect();
+        let stored = generate(SigningAlg::ES256, &sealer, &OsRandom, now)
+            .into_iter()
+            .collect();
         let other = Sealer::new(b"another-key-another-key-another!!", "keys");
-        assert!(matches!(KeyRing::open(stored, &other, now), Err(KeyError::Open)));
+        assert!(matches!(
+            KeyRing::open(stored, &other, now),
+            Err(KeyError::Open)
+        ));
     }
 }

@@ -34,7 +34,10 @@ pub struct Message {
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Message").field("to", &self.to).field("expires_at", &self.expires_at).finish()
+        f.debug_struct("Message")
+            .field("to", &self.to)
+            .field("expires_at", &self.expires_at)
+            .finish()
     }
 }
 
@@ -51,7 +54,10 @@ pub struct OutboxEntry {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Notice {
     /// The one-time code of a login.
-    LoginCode { code: crate::SecretString, ttl_minutes: i64 },
+    LoginCode {
+        code: crate::SecretString,
+        ttl_minutes: i64,
+    },
 }
 
 impl std::fmt::Debug for Notice {

@@ -45,7 +45,11 @@ impl From<CohortNumber> for String {
 
 impl std::fmt::Debug for CohortNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CohortNumber(******{})", self.0.get(6..).unwrap_or_default())
+        write!(
+            f,
+            "CohortNumber(******{})",
+            self.0.get(6..).unwrap_or_default()
+        )
     }
 }
 
@@ -56,7 +60,10 @@ mod tests {
     #[test]
     fn parses_eight_digits_only() {
         assert!(CohortNumber::parse("01234567").is_ok());
-        assert_eq!(CohortNumber::parse(" 0123 4567 ").map(|n| n.0), Ok("01234567".into()));
+        assert_eq!(
+            CohortNumber::parse(" 0123 4567 ").map(|n| n.0),
+            Ok("01234567".into())
+        );
         assert!(CohortNumber::parse("1234567").is_err());
         assert!(CohortNumber::parse("123456789").is_err());
         assert!(CohortNumber::parse("1234567a").is_err());

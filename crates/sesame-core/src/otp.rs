@@ -35,18 +35,39 @@ pub fn generate(random: &dyn Random) -> SecretString {
 
 /// Keeps a user's typing tolerant: spaces and dashes are ignored.
 pub fn normalize_typed(typed: &str) -> String {
-    typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect()
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
 }
 
 impl PendingCode {
     /// Records a code just sent, under a server key so that a dump of the state store does
     /// not give the codes away.
-    pub fn new(key: &[u8], code: &SecretString, channel: Channel, now: DateTime<Utc>, ttl: chrono::Duration) -> Self {
-        Self { digest: digest(key, code.expose()), attempts: 0, channel, sent_at: now, expires_at: now + ttl }
+    pub fn new(
+        key: &[u8],
+        code: &SecretString,
+        channel: Channel,
+        now: DateTime<Utc>,
+        ttl: chrono::Duration,
+    ) -> Self {
+        Self {
+            digest: digest(key, code.expose()),
+            attempts: 0,
+            channel,
+            sent_at: now,
+            expires_at: now + ttl,
+        }
     }
 
     /// Checks a typed code, counting the try.
-    pub fn check(&mut self, key: &[u8], typed: &str, max_attempts: u32, now: DateTime<Utc>) -> CodeCheck {
+    pub fn check(
+        &mut self,
+        key: &[u8],
+        typed: &str,
+        max_attempts: u32,
+        now: DateTime<Utc>,
+    ) -> CodeCheck {
         if now >= self.expires_at || self.attempts >= max_attempts {
             return CodeCheck::Dead;
         }
@@ -61,7 +82,10 @@ impl PendingCode {
 }
 
 fn digest(key: &[u8], code: &str) -> String {
-    hmac_sha256(key, code.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hmac_sha256(key, code.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -99,6 +123,9 @@ mod tests {
         }
         assert_eq!(p.check(KEY, "012345", 5, now), CodeCheck::Dead);
         let mut fresh = PendingCode::new(KEY, &code, Channel::Email, now, Duration::minutes(10));
-        assert_eq!(fresh.check(KEY, "012345", 5, now + Duration::minutes(10)), CodeCheck::Dead);
+        assert_eq!(
+            fresh.check(KEY, "012345", 5, now + Duration::minutes(10)),
+            CodeCheck::Dead
+        );
     }
 }

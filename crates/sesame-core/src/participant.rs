@@ -103,7 +103,10 @@ mod tests {
 
     #[test]
     fn actions_use_their_config_names() {
-        assert_eq!(RequiredAction::parse("update-password"), Some(RequiredAction::UpdatePassword));
+        assert_eq!(
+            RequiredAction::parse("update-password"),
+            Some(RequiredAction::UpdatePassword)
+        );
         assert_eq!(RequiredAction::parse("nope"), None);
         let json = serde_json::to_string(&RequiredAction::RegisterPhone).unwrap_or_default();
         assert_eq!(json, "\"register-phone\"");

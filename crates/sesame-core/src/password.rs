@@ -42,7 +42,9 @@ impl PasswordHash {
 
     /// True when the hash was made with weaker parameters than the current ones.
     pub fn needs_rehash(&self) -> bool {
-        let Ok(phc) = argon2::PasswordHash::new(&self.0) else { return true };
+        let Ok(phc) = argon2::PasswordHash::new(&self.0) else {
+            return true;
+        };
         let current = params();
         let get = |name: &str| phc.params.get_decimal(name).unwrap_or(0);
         phc.algorithm.as_str() != "argon2id"
@@ -70,8 +72,12 @@ pub fn hash(password: &SecretString) -> Result<PasswordHash, UnsupportedHash> {
 
 /// Verifies a password against a stored hash, exactly as typed. CPU-heavy.
 pub fn verify(password: &SecretString, stored: &PasswordHash) -> bool {
-    let Ok(phc) = argon2::PasswordHash::new(stored.as_str()) else { return false };
-    argon().verify_password(password.expose().as_bytes(), &phc).is_ok()
+    let Ok(phc) = argon2::PasswordHash::new(stored.as_str()) else {
+        return false;
+    };
+    argon()
+        .verify_password(password.expose().as_bytes(), &phc)
+        .is_ok()
 }
 
 /// A hash of a random password, verified for unknown numbers so that timing does not
@@ -123,11 +129,26 @@ pub fn check_policy(
     add(length < policy.min_length, PasswordProblem::TooShort);
     add(length > policy.max_length, PasswordProblem::TooLong);
     let any = |f: fn(char) -> bool| password.chars().any(f);
-    add(policy.require_lower && !any(char::is_lowercase), PasswordProblem::NoLower);
-    add(policy.require_upper && !any(char::is_uppercase), PasswordProblem::NoUpper);
-    add(policy.require_digit && !any(|c| c.is_numeric()), PasswordProblem::NoDigit);
-    add(policy.require_special && !any(|c| !c.is_alphanumeric()), PasswordProblem::NoSpecial);
-    add(cohort_number.is_some_and(|n| password.contains(n)), PasswordProblem::ContainsNumber);
+    add(
+        policy.require_lower && !any(char::is_lowercase),
+        PasswordProblem::NoLower,
+    );
+    add(
+        policy.require_upper && !any(char::is_uppercase),
+        PasswordProblem::NoUpper,
+    );
+    add(
+        policy.require_digit && !any(|c| c.is_numeric()),
+        PasswordProblem::NoDigit,
+    );
+    add(
+        policy.require_special && !any(|c| !c.is_alphanumeric()),
+        PasswordProblem::NoSpecial,
+    );
+    add(
+        cohort_number.is_some_and(|n| password.contains(n)),
+        PasswordProblem::ContainsNumber,
+    );
     problems
 }
 
@@ -144,7 +165,10 @@ mod tests {
         let pw = SecretString::new("Correct-Horse-9");
         let h = hash(&pw);
         assert!(h.as_ref().is_ok_and(|h| verify(&pw, h)));
-        assert!(h.as_ref().is_ok_and(|h| !verify(&SecretString::new("wrong"), h)));
+        assert!(
+            h.as_ref()
+                .is_ok_and(|h| !verify(&SecretString::new("wrong"), h))
+        );
         assert!(h.is_ok_and(|h| !h.needs_rehash() && h.as_str().starts_with("$argon2id$")));
     }
 
@@ -161,7 +185,10 @@ mod tests {
         assert_eq!(check("Abcdefgh1!x"), vec![PasswordProblem::TooShort]);
         assert_eq!(check("Abcdefgh1!xy"), vec![]);
         assert_eq!(check(&format!("Ab1!{}", "x".repeat(26))), vec![]);
-        assert_eq!(check(&format!("Ab1!{}", "x".repeat(27))), vec![PasswordProblem::TooLong]);
+        assert_eq!(
+            check(&format!("Ab1!{}", "x".repeat(27))),
+            vec![PasswordProblem::TooLong]
+        );
         assert_eq!(check("abcdefgh1!xy"), vec![PasswordProblem::NoUpper]);
         assert_eq!(check("Éèàçùabcd1 x"), vec![]);
         assert_eq!(check("Abcdefgh1😀xy"), vec![]);

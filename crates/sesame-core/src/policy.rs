@@ -58,7 +58,11 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { idle: Duration::minutes(30), max: Duration::hours(12), remember_me: Duration::days(30) }
+        Self {
+            idle: Duration::minutes(30),
+            max: Duration::hours(12),
+            remember_me: Duration::days(30),
+        }
     }
 }
 

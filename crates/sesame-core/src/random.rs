@@ -49,7 +49,10 @@ mod tests {
         let a = OsRandom.token(32);
         assert_eq!(a.len(), 43);
         assert_ne!(a, OsRandom.token(32));
-        assert!(a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ pub struct SsoSession {
 impl SsoSession {
     /// When the session ends at the latest.
     pub fn hard_expiry(&self, policy: &SessionPolicy) -> DateTime<Utc> {
-        let life = if self.remember { policy.remember_me } else { policy.max };
+        let life = if self.remember {
+            policy.remember_me
+        } else {
+            policy.max
+        };
         self.created_at + life
     }
 
@@ -37,7 +41,11 @@ impl SsoSession {
     /// How long the stored record should live from `now`.
     pub fn ttl(&self, policy: &SessionPolicy, now: DateTime<Utc>) -> Duration {
         let hard = self.hard_expiry(policy) - now;
-        if self.remember { hard } else { hard.min(policy.idle) }
+        if self.remember {
+            hard
+        } else {
+            hard.min(policy.idle)
+        }
     }
 
     /// OIDC Core §3.1.2.1 `max_age`: true when the last authentication is recent enough.

@@ -42,11 +42,23 @@ pub async fn put_json<T: Serialize + Sync>(
 }
 
 /// Reads a JSON value; a value that no longer parses counts as absent.
-pub async fn get_json<T: DeserializeOwned>(store: &dyn StateStore, key: &str) -> Result<Option<T>, StateError> {
-    Ok(store.get(key).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+pub async fn get_json<T: DeserializeOwned>(
+    store: &dyn StateStore,
+    key: &str,
+) -> Result<Option<T>, StateError> {
+    Ok(store
+        .get(key)
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 /// Takes a JSON value (read and delete).
-pub async fn take_json<T: DeserializeOwned>(store: &dyn StateStore, key: &str) -> Result<Option<T>, StateError> {
-    Ok(store.take(key).await?.and_then(|b| serde_json::from_slice(&b).ok()))
+pub async fn take_json<T: DeserializeOwned>(
+    store: &dyn StateStore,
+    key: &str,
+) -> Result<Option<T>, StateError> {
+    Ok(store
+        .take(key)
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }

@@ -47,7 +47,12 @@ pub trait ParticipantStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Vec<UpsertOutcome>, StoreError>;
     /// Replaces a participant's password hash (rehash on login, password change).
-    async fn set_password(&self, id: ParticipantId, hash: &PasswordHash, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn set_password(
+        &self,
+        id: ParticipantId,
+        hash: &PasswordHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// How many participants exist.
     async fn count(&self) -> Result<u64, StoreError>;
 }

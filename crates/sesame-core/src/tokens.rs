@@ -96,18 +96,30 @@ pub fn userinfo_claims(participant: &Participant, scopes: &[String]) -> Value {
         put("given_name", text(&participant.profile.given_name));
         put("family_name", text(&participant.profile.family_name));
         put("locale", text(&participant.profile.locale));
-        put("updated_at", Some(json!(participant.updated_at.timestamp())));
+        put(
+            "updated_at",
+            Some(json!(participant.updated_at.timestamp())),
+        );
     }
     if has("email") && participant.email.is_some() {
         put("email", text(&participant.email));
-        put("email_verified", Some(Value::Bool(participant.email_verified)));
+        put(
+            "email_verified",
+            Some(Value::Bool(participant.email_verified)),
+        );
     }
     if has("phone") && participant.phone.is_some() {
         put("phone_number", text(&participant.phone));
-        put("phone_number_verified", Some(Value::Bool(participant.phone_verified)));
+        put(
+            "phone_number_verified",
+            Some(Value::Bool(participant.phone_verified)),
+        );
     }
     if has("cohort") {
-        put("cohort_number", Some(Value::String(participant.number.as_str().to_owned())));
+        put(
+            "cohort_number",
+            Some(Value::String(participant.number.as_str().to_owned())),
+        );
     }
     Value::Object(out)
 }
@@ -119,6 +131,9 @@ mod tests {
     #[test]
     fn oidc_core_3_1_3_6_at_hash_vector() {
         // The example of OIDC Core Appendix A.3 / A.4.
-        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 }

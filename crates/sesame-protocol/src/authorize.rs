@@ -119,7 +119,11 @@ pub enum AuthorizeError {
     /// The client or the redirect URI is not trusted: show a page, never redirect.
     Page(PageError),
     /// Send the error to the validated redirect URI.
-    Redirect { redirect_uri: String, state: Option<String>, error: OAuthError<Code> },
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError<Code>,
+    },
 }
 
 /// Errors shown on Sesame's own page.
@@ -185,7 +189,10 @@ fn client_is_known<'a>(
     raw: &RawAuthorizationRequest,
     client: Option<ClientView<'a>>,
 ) -> Result<(String, ClientView<'a>), AuthorizeError> {
-    let id = raw.client_id.clone().ok_or(AuthorizeError::Page(PageError::MissingClientId))?;
+    let id = raw
+        .client_id
+        .clone()
+        .ok_or(AuthorizeError::Page(PageError::MissingClientId))?;
     let client = client.ok_or(AuthorizeError::Page(PageError::UnknownClient))?;
     Ok((id, client))
 }
@@ -196,7 +203,10 @@ fn redirect_uri_is_registered(
     raw: &RawAuthorizationRequest,
     client: &ClientView<'_>,
 ) -> Result<String, AuthorizeError> {
-    let uri = raw.redirect_uri.clone().ok_or(AuthorizeError::Page(PageError::MissingRedirectUri))?;
+    let uri = raw
+        .redirect_uri
+        .clone()
+        .ok_or(AuthorizeError::Page(PageError::MissingRedirectUri))?;
     if redirect_uri_allowed(client, &uri) {
         Ok(uri)
     } else {
@@ -214,9 +224,8 @@ fn same_loopback(registered: &str, requested: &str) -> bool {
     let (Ok(mut a), Ok(mut b)) = (Url::parse(registered), Url::parse(requested)) else {
         return false;
     };
-    let is_loopback = |u: &Url| {
-        u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1") | Some("[::1]"))
-    };
+    let is_loopback =
+        |u: &Url| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1") | Some("[::1]"));
     if !is_loopback(&a) || !is_loopback(&b) {
         return false;
     }
@@ -226,13 +235,19 @@ fn same_loopback(registered: &str, requested: &str) -> bool {
 
 fn no_request_objects(raw: &RawAuthorizationRequest) -> Check<()> {
     if raw.request.is_some() {
-        return Err((Code::RequestNotSupported, "request objects are not supported"));
+        return Err((
+            Code::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if raw.request_uri.is_some() {
         return Err((Code::RequestUriNotSupported, "request_uri is not supported"));
     }
     if raw.registration.is_some() {
-        return Err((Code::RegistrationNotSupported, "registration is not supported"));
+        return Err((
+            Code::RegistrationNotSupported,
+            "registration is not supported",
+        ));
     }
     Ok(())
 }
@@ -241,14 +256,20 @@ fn response_type_is_code(raw: &RawAuthorizationRequest) -> Check<()> {
     match raw.response_type.as_deref() {
         Some("code") => Ok(()),
         None => Err((Code::InvalidRequest, "response_type is required")),
-        Some(_) => Err((Code::UnsupportedResponseType, "only response_type=code is supported")),
+        Some(_) => Err((
+            Code::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )),
     }
 }
 
 fn response_mode_is_query(raw: &RawAuthorizationRequest) -> Check<()> {
     match raw.response_mode.as_deref() {
         None | Some("query") => Ok(()),
-        Some(_) => Err((Code::InvalidRequest, "only response_mode=query is supported")),
+        Some(_) => Err((
+            Code::InvalidRequest,
+            "only response_mode=query is supported",
+        )),
     }
 }
 
@@ -270,9 +291,17 @@ fn pkce_is_sound(
         raw.code_challenge.as_deref(),
         raw.code_challenge_method.as_deref(),
     )
-    .map_err(|_| (Code::InvalidRequest, "code_challenge_method must be S256 with a valid code_challenge"))?;
+    .map_err(|_| {
+        (
+            Code::InvalidRequest,
+            "code_challenge_method must be S256 with a valid code_challenge",
+        )
+    })?;
     if client.public && challenge.is_none() {
-        return Err((Code::InvalidRequest, "public clients must send a PKCE code_challenge"));
+        return Err((
+            Code::InvalidRequest,
+            "public clients must send a PKCE code_challenge",
+        ));
     }
     Ok(challenge)
 }
@@ -290,7 +319,10 @@ fn prompt_is_consistent(raw: &RawAuthorizationRequest) -> Check<Prompt> {
         }
     }
     if prompt.none && values.len() > 1 {
-        return Err((Code::InvalidRequest, "prompt=none cannot be combined with other values"));
+        return Err((
+            Code::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(prompt)
 }
@@ -298,7 +330,10 @@ fn prompt_is_consistent(raw: &RawAuthorizationRequest) -> Check<Prompt> {
 fn max_age_is_number(raw: &RawAuthorizationRequest) -> Check<Option<u64>> {
     raw.max_age
         .as_deref()
-        .map(|v| v.parse::<u64>().map_err(|_| (Code::InvalidRequest, "max_age must be a number of seconds")))
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| (Code::InvalidRequest, "max_age must be a number of seconds"))
+        })
         .transpose()
 }
 
@@ -308,7 +343,12 @@ pub fn is_cohort_number(value: &str) -> bool {
 }
 
 fn words(value: Option<&str>) -> Vec<String> {
-    value.unwrap_or_default().split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect()
+    value
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Adds response parameters to a redirect URI, keeping its own query (RFC 6749 §3.1.2).

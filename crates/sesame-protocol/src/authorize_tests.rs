@@ -3,7 +3,9 @@ use super::*;
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+    list.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
 }
 
 fn base() -> Vec<(&'static str, &'static str)> {
@@ -25,10 +27,25 @@ fn with(extra: &[(&'static str, &'static str)]) -> RawAuthorizationRequest {
     RawAuthorizationRequest::from_pairs(&pairs(&list)).unwrap_or_default()
 }
 
-fn run(raw: &RawAuthorizationRequest, public: bool, native: bool) -> Result<AuthorizationRequest, AuthorizeError> {
-    let uris = vec!["https://rp.example/cb".to_owned(), "http://127.0.0.1:7000/cb".to_owned()];
+fn run(
+    raw: &RawAuthorizationRequest,
+    public: bool,
+    native: bool,
+) -> Result<AuthorizationRequest, AuthorizeError> {
+    let uris = vec![
+        "https://rp.example/cb".to_owned(),
+        "http://127.0.0.1:7000/cb".to_owned(),
+    ];
     let scopes = vec!["email".to_owned()];
-    validate(raw, Some(ClientView { redirect_uris: &uris, public, native, scopes: &scopes }))
+    validate(
+        raw,
+        Some(ClientView {
+            redirect_uris: &uris,
+            public,
+            native,
+            scopes: &scopes,
+        }),
+    )
 }
 
 fn redirect_code(r: Result<AuthorizationRequest, AuthorizeError>) -> Option<Code> {
@@ -41,34 +58,57 @@ fn redirect_code(r: Result<AuthorizationRequest, AuthorizeError>) -> Option<Code
 #[test]
 fn valid_request_keeps_known_scopes() {
     let req = run(&with(&[]), false, false);
-    assert_eq!(req.map(|r| r.scopes), Ok(vec!["openid".to_owned(), "email".to_owned()]));
+    assert_eq!(
+        req.map(|r| r.scopes),
+        Ok(vec!["openid".to_owned(), "email".to_owned()])
+    );
 }
 
 #[test]
 fn rfc6749_3_1_duplicate_parameter_is_refused() {
     let list = pairs(&[("state", "a"), ("state", "b")]);
-    assert_eq!(RawAuthorizationRequest::from_pairs(&list), Err(DuplicateParameter("state".into())));
+    assert_eq!(
+        RawAuthorizationRequest::from_pairs(&list),
+        Err(DuplicateParameter("state".into()))
+    );
 }
 
 #[test]
 fn rfc6749_4_1_2_1_unknown_client_is_a_page() {
     let raw = with(&[]);
-    assert_eq!(validate(&raw, None), Err(AuthorizeError::Page(PageError::UnknownClient)));
+    assert_eq!(
+        validate(&raw, None),
+        Err(AuthorizeError::Page(PageError::UnknownClient))
+    );
 }
 
 #[test]
 fn rfc6749_4_1_2_1_altered_redirect_uri_is_a_page() {
-    for uri in ["https://rp.example/cb/", "https://rp.example/cb?x=1", "https://evil.example/cb"] {
+    for uri in [
+        "https://rp.example/cb/",
+        "https://rp.example/cb?x=1",
+        "https://evil.example/cb",
+    ] {
         let raw = with(&[("redirect_uri", uri)]);
-        assert_eq!(run(&raw, false, false), Err(AuthorizeError::Page(PageError::RedirectUriMismatch)));
+        assert_eq!(
+            run(&raw, false, false),
+            Err(AuthorizeError::Page(PageError::RedirectUriMismatch))
+        );
     }
 }
 
 #[test]
 fn rfc8252_7_3_loopback_port_is_free_for_native_clients_only() {
-    let raw = with(&[("redirect_uri", "http://127.0.0.1:9999/cb"), ("code_challenge", CHALLENGE), ("code_challenge_method", "S256")]);
+    let raw = with(&[
+        ("redirect_uri", "http://127.0.0.1:9999/cb"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
     assert!(run(&raw, true, true).is_ok());
-    assert_eq!(run(&raw, true, false), Err(AuthorizeError::Page(PageError::RedirectUriMismatch)));
+    assert_eq!(
+        run(&raw, true, false),
+        Err(AuthorizeError::Page(PageError::RedirectUriMismatch))
+    );
 }
 
 #[test]
@@ -76,30 +116,48 @@ fn missing_response_type_is_invalid_request() {
     let mut list = base();
     list.retain(|(k, _)| *k != "response_type");
     let raw = RawAuthorizationRequest::from_pairs(&pairs(&list)).unwrap_or_default();
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::InvalidRequest));
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::InvalidRequest)
+    );
 }
 
 #[test]
 fn token_response_type_is_unsupported() {
     let raw = with(&[("response_type", "token")]);
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::UnsupportedResponseType));
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::UnsupportedResponseType)
+    );
 }
 
 #[test]
 fn rfc9700_2_1_1_public_client_without_pkce_is_refused() {
-    assert_eq!(redirect_code(run(&with(&[]), true, false)), Some(Code::InvalidRequest));
+    assert_eq!(
+        redirect_code(run(&with(&[]), true, false)),
+        Some(Code::InvalidRequest)
+    );
 }
 
 #[test]
 fn rfc7636_plain_is_refused() {
-    let raw = with(&[("code_challenge", CHALLENGE), ("code_challenge_method", "plain")]);
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::InvalidRequest));
+    let raw = with(&[
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "plain"),
+    ]);
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::InvalidRequest)
+    );
 }
 
 #[test]
 fn oidc_core_3_1_2_1_prompt_none_alone() {
     let raw = with(&[("prompt", "none login")]);
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::InvalidRequest));
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::InvalidRequest)
+    );
     let ok = run(&with(&[("prompt", "none")]), false, false);
     assert!(ok.is_ok_and(|r| r.prompt.none));
 }
@@ -107,13 +165,19 @@ fn oidc_core_3_1_2_1_prompt_none_alone() {
 #[test]
 fn oidc_core_3_1_2_1_openid_scope_is_required() {
     let raw = with(&[("scope", "email")]);
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::InvalidScope));
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::InvalidScope)
+    );
 }
 
 #[test]
 fn request_objects_are_not_supported() {
     let raw = with(&[("request", "eyJ.x.y")]);
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::RequestNotSupported));
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::RequestNotSupported)
+    );
 }
 
 #[test]
@@ -127,11 +191,17 @@ fn login_hint_is_kept_only_for_a_cohort_number() {
 #[test]
 fn bad_max_age_is_invalid_request() {
     let raw = with(&[("max_age", "-1")]);
-    assert_eq!(redirect_code(run(&raw, false, false)), Some(Code::InvalidRequest));
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::InvalidRequest)
+    );
 }
 
 #[test]
 fn redirect_keeps_registered_query() {
-    let url = redirect_with("https://rp.example/cb?a=1", &[("code", "x y"), ("state", "s")]);
+    let url = redirect_with(
+        "https://rp.example/cb?a=1",
+        &[("code", "x y"), ("state", "s")],
+    );
     assert_eq!(url, "https://rp.example/cb?a=1&code=x+y&state=s");
 }

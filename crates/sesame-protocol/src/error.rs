@@ -87,7 +87,10 @@ pub struct OAuthError<C> {
 impl<C> OAuthError<C> {
     /// An error with a description restricted to the RFC 6749 character set.
     pub fn new(error: C, description: &str) -> Self {
-        Self { error, error_description: Some(sanitize_description(description)) }
+        Self {
+            error,
+            error_description: Some(sanitize_description(description)),
+        }
     }
 }
 

@@ -53,7 +53,9 @@ impl CodeChallenge {
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 fn is_pkce_string(value: &str) -> bool {
     (43..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -70,17 +72,31 @@ mod tests {
 
     #[test]
     fn rfc7636_appendix_b_vector_verifies() {
-        let c = CodeChallenge::parse(Some(CHALLENGE), Some("S256")).ok().flatten();
+        let c = CodeChallenge::parse(Some(CHALLENGE), Some("S256"))
+            .ok()
+            .flatten();
         assert!(c.as_ref().is_some_and(|c| c.verify(VERIFIER)));
         assert!(!c.is_some_and(|c| c.verify(&VERIFIER.replace('d', "e"))));
     }
 
     #[test]
     fn rfc7636_4_3_plain_and_missing_method_are_refused() {
-        assert_eq!(CodeChallenge::parse(Some(CHALLENGE), Some("plain")), Err(PkceError::UnsupportedMethod));
-        assert_eq!(CodeChallenge::parse(Some(CHALLENGE), None), Err(PkceError::UnsupportedMethod));
-        assert_eq!(CodeChallenge::parse(None, Some("S256")), Err(PkceError::MethodWithoutChallenge));
-        assert_eq!(CodeChallenge::parse(Some("short"), Some("S256")), Err(PkceError::MalformedChallenge));
+        assert_eq!(
+            CodeChallenge::parse(Some(CHALLENGE), Some("plain")),
+            Err(PkceError::UnsupportedMethod)
+        );
+        assert_eq!(
+            CodeChallenge::parse(Some(CHALLENGE), None),
+            Err(PkceError::UnsupportedMethod)
+        );
+        assert_eq!(
+            CodeChallenge::parse(None, Some("S256")),
+            Err(PkceError::MethodWithoutChallenge)
+        );
+        assert_eq!(
+            CodeChallenge::parse(Some("short"), Some("S256")),
+            Err(PkceError::MalformedChallenge)
+        );
         assert_eq!(CodeChallenge::parse(None, None), Ok(None));
     }
 

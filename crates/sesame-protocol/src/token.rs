@@ -20,10 +20,18 @@ pub struct RawTokenRequest {
 /// How the client authenticated (RFC 6749 §2.3.1).
 #[derive(Clone, PartialEq, Eq)]
 pub enum ClientAuth {
-    Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    Post {
+        client_id: String,
+        secret: String,
+    },
     /// A public client names itself and proves nothing; PKCE does the proving.
-    None { client_id: String },
+    None {
+        client_id: String,
+    },
 }
 
 impl std::fmt::Debug for ClientAuth {
@@ -36,9 +44,9 @@ impl ClientAuth {
     /// The client the request speaks for.
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => {
-                client_id
-            }
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id } => client_id,
         }
     }
 
@@ -77,11 +85,20 @@ pub fn client_auth(
             Ok(ClientAuth::Basic { client_id, secret })
         }
         (None, Some(secret)) => {
-            let client_id = body.client_id.clone().ok_or_else(|| invalid_client("client_id is required"))?;
-            Ok(ClientAuth::Post { client_id, secret: secret.clone() })
+            let client_id = body
+                .client_id
+                .clone()
+                .ok_or_else(|| invalid_client("client_id is required"))?;
+            Ok(ClientAuth::Post {
+                client_id,
+                secret: secret.clone(),
+            })
         }
         (None, None) => {
-            let client_id = body.client_id.clone().ok_or_else(|| invalid_client("client authentication is required"))?;
+            let client_id = body
+                .client_id
+                .clone()
+                .ok_or_else(|| invalid_client("client authentication is required"))?;
             Ok(ClientAuth::None { client_id })
         }
     }
@@ -133,7 +150,13 @@ mod tests {
     fn rfc6749_2_3_1_basic_is_form_encoded() {
         let header = format!("Basic {}", STANDARD.encode("my%20app:s%3Acret"));
         let auth = client_auth(Some(&header), &body(None, None));
-        assert_eq!(auth, Ok(ClientAuth::Basic { client_id: "my app".into(), secret: "s:cret".into() }));
+        assert_eq!(
+            auth,
+            Ok(ClientAuth::Basic {
+                client_id: "my app".into(),
+                secret: "s:cret".into()
+            })
+        );
     }
 
     #[test]
@@ -154,7 +177,10 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let auth = ClientAuth::Post { client_id: "a".into(), secret: "hunter2".into() };
+        let auth = ClientAuth::Post {
+            client_id: "a".into(),
+            secret: "hunter2".into(),
+        };
         assert!(!format!("{auth:?}").contains("hunter2"));
     }
 }

@@ -23,8 +23,13 @@ use crate::hashing::PooledHasher;
 
 /// Opens the database and brings its schema up to date.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SeaStore>> {
-    let store = SeaStore::connect(&config.database_url).await.map_err(|e| anyhow!("database: {e}"))?;
-    store.migrate().await.map_err(|e| anyhow!("database migration failed: {e}"))?;
+    let store = SeaStore::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| anyhow!("database migration failed: {e}"))?;
     Ok(Arc::new(store))
 }
 
@@ -37,13 +42,22 @@ pub async fn bind(listen: &str) -> anyhow::Result<TcpListener> {
 }
 
 /// Loads the signing keys, creating an RS256 and an ES256 key at first start.
-async fn key_ring(store: &SeaStore, config: &Config, clock: &dyn Clock, random: &dyn Random) -> anyhow::Result<KeyRing> {
+async fn key_ring(
+    store: &SeaStore,
+    config: &Config,
+    clock: &dyn Clock,
+    random: &dyn Random,
+) -> anyhow::Result<KeyRing> {
     let sealer = Sealer::new(config.master_key.expose().as_bytes(), "signing-keys");
-    let mut stored = KeyStore::all(store).await.map_err(|e| anyhow!("database: {e}"))?;
+    let mut stored = KeyStore::all(store)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?;
     for alg in [SigningAlg::RS256, SigningAlg::ES256] {
         if !stored.iter().any(|k| k.alg == alg) {
             let key = keys::generate(alg, &sealer, random, clock.now())?;
-            KeyStore::insert(store, &key).await.map_err(|e| anyhow!("database: {e}"))?;
+            KeyStore::insert(store, &key)
+                .await
+                .map_err(|e| anyhow!("database: {e}"))?;
             tracing::info!(key.alg = alg.as_str(), key.kid = %key.kid, "signing key created");
             stored.push(key);
         }
@@ -52,16 +66,26 @@ async fn key_ring(store: &SeaStore, config: &Config, clock: &dyn Clock, random: 
 }
 
 async fn check_client_ids(store: &SeaStore, config: &Config) -> anyhow::Result<()> {
-    let stored = ClientStore::list(store).await.map_err(|e| anyhow!("database: {e}"))?;
-    match stored.iter().find(|s| config.clients.iter().any(|c| c.id == s.id)) {
-        Some(clash) => Err(anyhow!("clients: id {} is declared in the file and stored in the database", clash.id)),
+    let stored = ClientStore::list(store)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?;
+    match stored
+        .iter()
+        .find(|s| config.clients.iter().any(|c| c.id == s.id))
+    {
+        Some(clash) => Err(anyhow!(
+            "clients: id {} is declared in the file and stored in the database",
+            clash.id
+        )),
         None => Ok(()),
     }
 }
 
 fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
     match &config.smtp_url {
-        Some(url) => Ok(Arc::new(SmtpMailer::new(url.expose(), &config.mail_from).map_err(|e| anyhow!("email: {e}"))?)),
+        Some(url) => Ok(Arc::new(
+            SmtpMailer::new(url.expose(), &config.mail_from).map_err(|e| anyhow!("email: {e}"))?,
+        )),
         None => Ok(Arc::new(ConsoleMailer::new())),
     }
 }
@@ -81,10 +105,17 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let keys = Arc::new(key_ring(&store, config, clock.as_ref(), random.as_ref()).await?);
     let themes = theme_set(config)?;
-    let dispatcher = Arc::new(Dispatcher::new(store.clone(), mailer(config)?, clock.clone()));
+    let dispatcher = Arc::new(Dispatcher::new(
+        store.clone(),
+        mailer(config)?,
+        clock.clone(),
+    ));
     let deps = Deps {
         participants: store.clone(),
-        clients: Clients::new(config.clients.clone(), store.clone() as Arc<dyn ClientStore>),
+        clients: Clients::new(
+            config.clients.clone(),
+            store.clone() as Arc<dyn ClientStore>,
+        ),
         grants: store.clone(),
         audit: store.clone(),
         outbox: store.clone(),
@@ -96,15 +127,31 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         random,
     };
     let cookie_secret = config.cookie_key.expose().as_bytes();
-    let provider = Provider::new(deps, config.issuer.as_str().trim_end_matches('/').to_owned(), config.policy.clone(), keys, cookie_secret);
+    let provider = Provider::new(
+        deps,
+        config.issuer.as_str().trim_end_matches('/').to_owned(),
+        config.policy.clone(),
+        keys,
+        cookie_secret,
+    );
     let state = AppState::new(Arc::new(provider), themes, config.ui.clone(), cookie_secret)?;
-    Ok(App { router: sesame_web::router(state), dispatcher, store })
+    Ok(App {
+        router: sesame_web::router(state),
+        dispatcher,
+        store,
+    })
 }
 
 fn theme_set(config: &Config) -> anyhow::Result<Arc<Themes>> {
     let files = ThemeFiles::new(Some(&config.themes_dir));
-    let others: Vec<String> = config.clients.iter().filter_map(|c| c.theme.clone()).collect();
-    Themes::load(files, &config.default_theme, &others).map(Arc::new).map_err(|e| anyhow!("ui: {e}"))
+    let others: Vec<String> = config
+        .clients
+        .iter()
+        .filter_map(|c| c.theme.clone())
+        .collect();
+    Themes::load(files, &config.default_theme, &others)
+        .map(Arc::new)
+        .map_err(|e| anyhow!("ui: {e}"))
 }
 
 /// A provider running in the background, stopped when dropped or told to.
@@ -123,14 +170,20 @@ impl Running {
 }
 
 /// Serves the app on `listener` until `stop` resolves; the outbox is sent meanwhile.
-pub async fn serve(app: App, listener: TcpListener, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (tx, rx) = watch::channel(false);
     let dispatcher = app.dispatcher.clone();
     let mut dispatch_rx = rx.clone();
     let sender = tokio::spawn(dispatcher.run(async move {
         let _ = dispatch_rx.wait_for(|s| *s).await;
     }));
-    let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
+    let service = app
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             stop.await;

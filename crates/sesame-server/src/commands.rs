@@ -21,8 +21,13 @@ use crate::import;
 /// Opens the database named by the configuration; these commands need no secrets.
 pub async fn store(config_file: Option<&Path>) -> anyhow::Result<Arc<SeaStore>> {
     let raw = config::read_raw(config_file, RawConfig::default()).map_err(|e| anyhow!("{e}"))?;
-    let store = SeaStore::connect(&raw.database.url).await.map_err(|e| anyhow!("database: {e}"))?;
-    store.migrate().await.map_err(|e| anyhow!("database migration failed: {e}"))?;
+    let store = SeaStore::connect(&raw.database.url)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| anyhow!("database migration failed: {e}"))?;
     Ok(Arc::new(store))
 }
 
@@ -34,18 +39,35 @@ pub async fn migrate(config_file: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// `sesame user import`; returns whether every line was taken.
-pub async fn import(config_file: Option<&Path>, file: &Path, replace_passwords: bool) -> anyhow::Result<bool> {
-    let input = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+pub async fn import(
+    config_file: Option<&Path>,
+    file: &Path,
+    replace_passwords: bool,
+) -> anyhow::Result<bool> {
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let store = store(config_file).await?;
     let hasher = PooledHasher::new();
     let reader = std::io::BufReader::new(input);
-    let summary = import::run(reader, store.as_ref(), &hasher, replace_passwords, chrono::Utc::now()).await?;
+    let summary = import::run(
+        reader,
+        store.as_ref(),
+        &hasher,
+        replace_passwords,
+        chrono::Utc::now(),
+    )
+    .await?;
     for (line, why) in &summary.refused {
         eprintln!("line {line}: {why}");
     }
     let detail = serde_json::json!({"created": summary.created, "updated": summary.updated, "refused": summary.refused.len()});
     record(store.as_ref(), AuditKind::ParticipantImported, None, detail).await;
-    println!("{} created, {} updated, {} refused", summary.created, summary.updated, summary.refused.len());
+    println!(
+        "{} created, {} updated, {} refused",
+        summary.created,
+        summary.updated,
+        summary.refused.len()
+    );
     Ok(summary.refused.is_empty())
 }
 
@@ -53,7 +75,13 @@ pub async fn import(config_file: Option<&Path>, file: &Path, replace_passwords: 
 pub async fn client_list(config_file: Option<&Path>) -> anyhow::Result<()> {
     let store = store(config_file).await?;
     for c in store.list().await.map_err(|e| anyhow!("database: {e}"))? {
-        println!("{}\t{}\t{}\t{}", c.id, c.auth_method.as_str(), c.redirect_uris.join(","), c.name);
+        println!(
+            "{}\t{}\t{}\t{}",
+            c.id,
+            c.auth_method.as_str(),
+            c.redirect_uris.join(","),
+            c.name
+        );
     }
     Ok(())
 }
@@ -63,14 +91,23 @@ pub async fn client_add(config_file: Option<&Path>, args: ClientAdd) -> anyhow::
     let (client, secret) = new_client(args)?;
     let raw = config::read_raw(config_file, RawConfig::default()).map_err(|e| anyhow!("{e}"))?;
     if raw.clients.iter().any(|c| c.id == client.id) {
-        return Err(anyhow!("client {} is declared in the configuration file", client.id));
+        return Err(anyhow!(
+            "client {} is declared in the configuration file",
+            client.id
+        ));
     }
     let store = store(config_file).await?;
     match store.insert(&client).await {
         Err(StoreError::Conflict) => return Err(anyhow!("client {} already exists", client.id)),
         other => other.map_err(|e| anyhow!("database: {e}"))?,
     }
-    record(store.as_ref(), AuditKind::ClientCreated, Some(&client.id), serde_json::json!({})).await;
+    record(
+        store.as_ref(),
+        AuditKind::ClientCreated,
+        Some(&client.id),
+        serde_json::json!({}),
+    )
+    .await;
     println!("client {} created", client.id);
     if let Some(secret) = secret {
         println!("client_secret: {secret}");
@@ -80,11 +117,23 @@ pub async fn client_add(config_file: Option<&Path>, args: ClientAdd) -> anyhow::
 }
 
 fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
-    let kind = if args.native { ApplicationType::Native } else { ApplicationType::Web };
-    for uri in args.redirect_uris.iter().chain(&args.post_logout_redirect_uris) {
+    let kind = if args.native {
+        ApplicationType::Native
+    } else {
+        ApplicationType::Web
+    };
+    for uri in args
+        .redirect_uris
+        .iter()
+        .chain(&args.post_logout_redirect_uris)
+    {
         config::redirect_uri("--redirect-uri", uri, kind).map_err(|e| anyhow!("{e}"))?;
     }
-    if let Some(bad) = args.scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+    if let Some(bad) = args
+        .scopes
+        .iter()
+        .find(|s| !KNOWN_SCOPES.contains(&s.as_str()))
+    {
         return Err(anyhow!("--scope: unknown scope {bad}"));
     }
     if args.id.is_empty() || args.id.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -105,7 +154,11 @@ fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
         auth_method,
         application_type: kind,
         scopes: args.scopes,
-        id_token_alg: if args.es256 { SigningAlg::ES256 } else { SigningAlg::RS256 },
+        id_token_alg: if args.es256 {
+            SigningAlg::ES256
+        } else {
+            SigningAlg::RS256
+        },
         minimum_acr: Acr::Mfa,
         theme: None,
         home_url: None,
@@ -117,10 +170,20 @@ fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
 /// `sesame client remove`.
 pub async fn client_remove(config_file: Option<&Path>, id: &str) -> anyhow::Result<()> {
     let store = store(config_file).await?;
-    if !store.delete(id).await.map_err(|e| anyhow!("database: {e}"))? {
+    if !store
+        .delete(id)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?
+    {
         return Err(anyhow!("no client {id} in the database"));
     }
-    record(store.as_ref(), AuditKind::ClientDeleted, Some(id), serde_json::json!({})).await;
+    record(
+        store.as_ref(),
+        AuditKind::ClientDeleted,
+        Some(id),
+        serde_json::json!({}),
+    )
+    .await;
     println!("client {id} removed");
     Ok(())
 }
@@ -128,7 +191,11 @@ pub async fn client_remove(config_file: Option<&Path>, id: &str) -> anyhow::Resu
 /// `sesame audit list`.
 pub async fn audit_list(config_file: Option<&Path>, limit: u64) -> anyhow::Result<()> {
     let store = store(config_file).await?;
-    for e in store.recent(limit).await.map_err(|e| anyhow!("database: {e}"))? {
+    for e in store
+        .recent(limit)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?
+    {
         let line = serde_json::json!({
             "at": e.at.to_rfc3339(),
             "kind": e.kind,
@@ -141,8 +208,20 @@ pub async fn audit_list(config_file: Option<&Path>, limit: u64) -> anyhow::Resul
     Ok(())
 }
 
-async fn record(store: &SeaStore, kind: AuditKind, client_id: Option<&str>, detail: serde_json::Value) {
-    let event = AuditEvent { at: chrono::Utc::now(), kind, participant: None, client_id: client_id.map(str::to_owned), ip: None, detail };
+async fn record(
+    store: &SeaStore,
+    kind: AuditKind,
+    client_id: Option<&str>,
+    detail: serde_json::Value,
+) {
+    let event = AuditEvent {
+        at: chrono::Utc::now(),
+        kind,
+        participant: None,
+        client_id: client_id.map(str::to_owned),
+        ip: None,
+        detail,
+    };
     if let Err(error) = store.record(&event).await {
         tracing::error!(%error, "audit event not recorded");
     }

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use sesame_core::SecretString;
 use sesame_core::acr::Acr;
 use sesame_core::client::{ApplicationType, AuthMethod, Client, ClientSource, SecretDigest};
 use sesame_core::keys::SigningAlg;
 use sesame_core::policy::{CodePolicy, PasswordPolicy, Policy, SessionPolicy, TokenPolicy};
-use sesame_core::SecretString;
 use sesame_protocol::scope::KNOWN_SCOPES;
 use url::Url;
 
@@ -34,7 +34,6 @@ fn bad(message: impl Into<String>) -> ConfigError {
 pub struct Config {
     pub issuer: Url,
     pub listen: String,
-    pub trusted_proxies: Vec<String>,
     pub database_url: String,
     pub master_key: SecretString,
     pub cookie_key: SecretString,
@@ -63,7 +62,9 @@ pub fn read_raw(file: Option<&Path>, defaults: RawConfig) -> Result<RawConfig, C
         figment = figment.merge(Toml::file_exact(path));
     }
     figment = figment.merge(Env::prefixed("SESAME_").ignore(&["config"]).split("__"));
-    figment.extract::<RawConfig>().map_err(|e| bad(format!("config: {}", one_line(&e.to_string()))))
+    figment
+        .extract::<RawConfig>()
+        .map_err(|e| bad(format!("config: {}", one_line(&e.to_string()))))
 }
 
 fn one_line(text: &str) -> String {
@@ -71,9 +72,15 @@ fn one_line(text: &str) -> String {
 }
 
 /// Reads a secret given inline or as a `_file` path; trailing newlines are dropped.
-fn secret(name: &str, inline: Option<String>, file: Option<PathBuf>) -> Result<Option<SecretString>, ConfigError> {
+fn secret(
+    name: &str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<SecretString>, ConfigError> {
     match (inline, file) {
-        (Some(_), Some(_)) => Err(bad(format!("{name}: give either {name} or {name}_file, not both"))),
+        (Some(_), Some(_)) => Err(bad(format!(
+            "{name}: give either {name} or {name}_file, not both"
+        ))),
         (Some(value), None) => Ok(Some(SecretString::new(value))),
         (None, Some(path)) => std::fs::read_to_string(&path)
             .map(|v| Some(SecretString::new(v.trim_end_matches(['\n', '\r']))))
@@ -85,7 +92,9 @@ fn secret(name: &str, inline: Option<String>, file: Option<PathBuf>) -> Result<O
 fn required_key(name: &str, value: Option<SecretString>) -> Result<SecretString, ConfigError> {
     let value = value.ok_or_else(|| bad(format!("secrets.{name} is required (at least 32 characters; `openssl rand -base64 48` makes one)")))?;
     if value.expose().chars().count() < 32 {
-        return Err(bad(format!("secrets.{name} must have at least 32 characters")));
+        return Err(bad(format!(
+            "secrets.{name} must have at least 32 characters"
+        )));
     }
     Ok(value)
 }
@@ -93,21 +102,52 @@ fn required_key(name: &str, value: Option<SecretString>) -> Result<SecretString,
 /// Checks every value and builds the [`Config`].
 pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let issuer = issuer(raw.issuer.as_deref())?;
-    let master_key = required_key("master_key", secret("secrets.master_key", raw.secrets.master_key, raw.secrets.master_key_file)?)?;
-    let cookie_key = required_key("cookie_key", secret("secrets.cookie_key", raw.secrets.cookie_key, raw.secrets.cookie_key_file)?)?;
-    let smtp_url = secret("email.smtp_url", raw.email.smtp_url, raw.email.smtp_url_file)?;
+    let master_key = required_key(
+        "master_key",
+        secret(
+            "secrets.master_key",
+            raw.secrets.master_key,
+            raw.secrets.master_key_file,
+        )?,
+    )?;
+    let cookie_key = required_key(
+        "cookie_key",
+        secret(
+            "secrets.cookie_key",
+            raw.secrets.cookie_key,
+            raw.secrets.cookie_key_file,
+        )?,
+    )?;
+    let smtp_url = secret(
+        "email.smtp_url",
+        raw.email.smtp_url,
+        raw.email.smtp_url_file,
+    )?;
     if raw.state.url != "memory" {
-        return Err(bad("state.url: only \"memory\" is supported in this version"));
+        return Err(bad(
+            "state.url: only \"memory\" is supported in this version",
+        ));
     }
     let database_url = raw.database.url;
-    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
         return Err(bad("database.url must start with sqlite: or postgres://"));
     }
     let policy = policy(&raw.policy)?;
-    let clients = raw.clients.into_iter().map(client).collect::<Result<Vec<_>, _>>()?;
+    let clients = raw
+        .clients
+        .into_iter()
+        .map(client)
+        .collect::<Result<Vec<_>, _>>()?;
     unique_ids(&clients)?;
     let ui = sesame_web::UiSettings {
-        home_url: raw.ui.home_url.map(|u| absolute_url("ui.home_url", &u)).transpose()?,
+        home_url: raw
+            .ui
+            .home_url
+            .map(|u| absolute_url("ui.home_url", &u))
+            .transpose()?,
         support_phone: raw.ui.support_phone,
         support_email: raw.ui.support_email,
         remember_me_default: raw.ui.remember_me_default,
@@ -115,7 +155,6 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     Ok(Config {
         issuer,
         listen: raw.http.listen,
-        trusted_proxies: raw.http.trusted_proxies,
         database_url,
         master_key,
         cookie_key,
@@ -131,13 +170,19 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
 
 /// The issuer: an absolute http(s) URL without query or fragment; http only on loopback.
 fn issuer(value: Option<&str>) -> Result<Url, ConfigError> {
-    let value = value.ok_or_else(|| bad("issuer is required (the public base URL, e.g. https://login.example.org)"))?;
+    let value = value.ok_or_else(|| {
+        bad("issuer is required (the public base URL, e.g. https://login.example.org)")
+    })?;
     let url = Url::parse(value).map_err(|e| bad(format!("issuer: {e}")))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        _ => return Err(bad("issuer must be https (http only on a loopback address)")),
+        _ => {
+            return Err(bad(
+                "issuer must be https (http only on a loopback address)",
+            ));
+        }
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("issuer must have no query and no fragment"));
@@ -148,14 +193,22 @@ fn issuer(value: Option<&str>) -> Result<Url, ConfigError> {
 
 fn absolute_url(name: &str, value: &str) -> Result<String, ConfigError> {
     let url = Url::parse(value).map_err(|e| bad(format!("{name}: {e}")))?;
-    if matches!(url.scheme(), "http" | "https") { Ok(value.to_owned()) } else { Err(bad(format!("{name} must be an http(s) URL"))) }
+    if matches!(url.scheme(), "http" | "https") {
+        Ok(value.to_owned())
+    } else {
+        Err(bad(format!("{name} must be an http(s) URL")))
+    }
 }
 
 fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
-    let d = |name: &str, value: &str| parse_duration(value).map_err(|e| bad(format!("policy.{name}: {e}")));
+    let d = |name: &str, value: &str| {
+        parse_duration(value).map_err(|e| bad(format!("policy.{name}: {e}")))
+    };
     let p = &raw.password;
     if p.min_length < 1 || p.max_length < p.min_length || p.max_length > 256 {
-        return Err(bad("policy.password: need 1 <= min_length <= max_length <= 256"));
+        return Err(bad(
+            "policy.password: need 1 <= min_length <= max_length <= 256",
+        ));
     }
     let c = &raw.code;
     Ok(Policy {
@@ -192,30 +245,61 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
     let id = raw.id.trim().to_owned();
     let at = |field: &str| format!("clients[{id}].{field}");
     if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(bad("clients: every client needs an id without spaces (at most 128 characters)"));
+        return Err(bad(
+            "clients: every client needs an id without spaces (at most 128 characters)",
+        ));
     }
-    let auth_method = AuthMethod::parse(&raw.token_endpoint_auth_method)
-        .ok_or_else(|| bad(format!("{}: unknown method {}", at("token_endpoint_auth_method"), raw.token_endpoint_auth_method)))?;
+    let auth_method = AuthMethod::parse(&raw.token_endpoint_auth_method).ok_or_else(|| {
+        bad(format!(
+            "{}: unknown method {}",
+            at("token_endpoint_auth_method"),
+            raw.token_endpoint_auth_method
+        ))
+    })?;
     let secret = secret(&at("secret"), raw.secret, raw.secret_file)?;
     match (auth_method, &secret) {
-        (AuthMethod::None, Some(_)) => return Err(bad(format!("{}: a public client (none) has no secret", at("secret")))),
+        (AuthMethod::None, Some(_)) => {
+            return Err(bad(format!(
+                "{}: a public client (none) has no secret",
+                at("secret")
+            )));
+        }
         (AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost, None) => {
-            return Err(bad(format!("{} or secret_file is required for {}", at("secret"), auth_method.as_str())));
+            return Err(bad(format!(
+                "{} or secret_file is required for {}",
+                at("secret"),
+                auth_method.as_str()
+            )));
         }
         _ => {}
     }
     if secret.as_ref().is_some_and(|s| s.expose().len() < 16) {
-        return Err(bad(format!("{} must have at least 16 characters", at("secret"))));
+        return Err(bad(format!(
+            "{} must have at least 16 characters",
+            at("secret")
+        )));
     }
     let application_type = match raw.application_type.as_str() {
         "web" => ApplicationType::Web,
         "native" => ApplicationType::Native,
-        other => return Err(bad(format!("{}: unknown type {other}", at("application_type")))),
+        other => {
+            return Err(bad(format!(
+                "{}: unknown type {other}",
+                at("application_type")
+            )));
+        }
     };
     if raw.redirect_uris.is_empty() {
-        return Err(bad(format!("{} needs at least one URI", at("redirect_uris"))));
+        return Err(bad(format!(
+            "{} needs at least one URI",
+            at("redirect_uris")
+        )));
     }
-    for uri in raw.redirect_uris.iter().chain(&raw.post_logout_redirect_uris) {
+    for uri in raw
+        .redirect_uris
+        .iter()
+        .chain(&raw.post_logout_redirect_uris)
+    {
         redirect_uri(&at("redirect_uris"), uri, application_type)?;
     }
     for scope in &raw.scopes {
@@ -223,10 +307,18 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
             return Err(bad(format!("{}: unknown scope {scope}", at("scopes"))));
         }
     }
-    let id_token_alg = SigningAlg::parse(&raw.id_token_signed_response_alg)
-        .ok_or_else(|| bad(format!("{}: RS256 or ES256", at("id_token_signed_response_alg"))))?;
-    let minimum_acr = Acr::parse(&raw.minimum_acr).ok_or_else(|| bad(format!("{}: pwd or mfa", at("minimum_acr"))))?;
-    let home_url = raw.home_url.map(|u| absolute_url(&at("home_url"), &u)).transpose()?;
+    let id_token_alg = SigningAlg::parse(&raw.id_token_signed_response_alg).ok_or_else(|| {
+        bad(format!(
+            "{}: RS256 or ES256",
+            at("id_token_signed_response_alg")
+        ))
+    })?;
+    let minimum_acr = Acr::parse(&raw.minimum_acr)
+        .ok_or_else(|| bad(format!("{}: pwd or mfa", at("minimum_acr"))))?;
+    let home_url = raw
+        .home_url
+        .map(|u| absolute_url(&at("home_url"), &u))
+        .transpose()?;
     Ok(Client {
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,
@@ -257,7 +349,13 @@ pub fn redirect_uri(name: &str, uri: &str, kind: ApplicationType) -> Result<(), 
         "http" => loopback,
         scheme => kind == ApplicationType::Native && scheme.contains('.'),
     };
-    if ok { Ok(()) } else { Err(bad(format!("{name}: {uri} must be https (http only on loopback)"))) }
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "{name}: {uri} must be https (http only on loopback)"
+        )))
+    }
 }
 
 fn unique_ids(clients: &[Client]) -> Result<(), ConfigError> {

@@ -23,7 +23,9 @@ pub const DEMO_CLIENT: &str = "demo-questionnaires";
 
 /// Runs the demo until Ctrl-C.
 pub async fn run(data: &Path, port: u16, config_file: Option<&Path>) -> anyhow::Result<()> {
-    let rp_port = port.checked_add(1).ok_or_else(|| anyhow!("--port must be below 65535"))?;
+    let rp_port = port
+        .checked_add(1)
+        .ok_or_else(|| anyhow!("--port must be below 65535"))?;
     std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
     let client_secret = persistent_secret(&data.join("demo_client_secret"))?;
     let raw = demo_config(data, port, rp_port, &client_secret, config_file)?;
@@ -46,7 +48,13 @@ pub async fn run(data: &Path, port: u16, config_file: Option<&Path>) -> anyhow::
     Ok(())
 }
 
-fn demo_config(data: &Path, port: u16, rp_port: u16, client_secret: &str, file: Option<&Path>) -> anyhow::Result<RawConfig> {
+fn demo_config(
+    data: &Path,
+    port: u16,
+    rp_port: u16,
+    client_secret: &str,
+    file: Option<&Path>,
+) -> anyhow::Result<RawConfig> {
     let mut raw = config::read_raw(file, RawConfig::default()).map_err(|e| anyhow!("{e}"))?;
     raw.issuer = Some(format!("http://127.0.0.1:{port}"));
     raw.http.listen = format!("127.0.0.1:{port}");
@@ -69,7 +77,12 @@ fn demo_config(data: &Path, port: u16, rp_port: u16, client_secret: &str, file: 
         post_logout_redirect_uris: vec![format!("http://127.0.0.1:{rp_port}/")],
         token_endpoint_auth_method: "client_secret_basic".into(),
         application_type: "web".into(),
-        scopes: vec!["profile".into(), "email".into(), "phone".into(), "cohort".into()],
+        scopes: vec![
+            "profile".into(),
+            "email".into(),
+            "phone".into(),
+            "cohort".into(),
+        ],
         id_token_signed_response_alg: "RS256".into(),
         minimum_acr: "mfa".into(),
         theme: None,
@@ -112,21 +125,34 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 /// Creates the demo participant unless it exists.
 pub async fn seed_participant(store: &dyn ParticipantStore) -> anyhow::Result<()> {
     let number = CohortNumber::parse(DEMO_NUMBER).map_err(|e| anyhow!("{e}"))?;
-    if store.by_number(&number).await.map_err(|e| anyhow!("database: {e}"))?.is_some() {
+    if store
+        .by_number(&number)
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?
+        .is_some()
+    {
         return Ok(());
     }
-    let hash = sesame_core::password::hash(&SecretString::new(DEMO_PASSWORD)).map_err(|e| anyhow!("{e}"))?;
+    let hash = sesame_core::password::hash(&SecretString::new(DEMO_PASSWORD))
+        .map_err(|e| anyhow!("{e}"))?;
     let record = ParticipantRecord {
         number,
         email: Some("camille.martin@example.org".into()),
         email_verified: true,
         phone: None,
         phone_verified: false,
-        profile: Profile { given_name: Some("Camille".into()), family_name: Some("Martin".into()), locale: Some("fr".into()) },
+        profile: Profile {
+            given_name: Some("Camille".into()),
+            family_name: Some("Martin".into()),
+            locale: Some("fr".into()),
+        },
         password_hash: Some(hash),
         required_actions: Vec::new(),
     };
-    store.upsert_batch(&[record], false, chrono::Utc::now()).await.map_err(|e| anyhow!("database: {e}"))?;
+    store
+        .upsert_batch(&[record], false, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow!("database: {e}"))?;
     Ok(())
 }
 

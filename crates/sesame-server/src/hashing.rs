@@ -19,7 +19,9 @@ impl PooledHasher {
     /// A hasher allowing as many hashes at once as the machine has cores.
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { permits: Arc::new(Semaphore::new(cores)) }
+        Self {
+            permits: Arc::new(Semaphore::new(cores)),
+        }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
@@ -37,10 +39,14 @@ impl Default for PooledHasher {
 #[async_trait]
 impl PasswordHasher for PooledHasher {
     async fn hash(&self, password: SecretString) -> Option<PasswordHash> {
-        self.run(move || password::hash(&password).ok()).await.flatten()
+        self.run(move || password::hash(&password).ok())
+            .await
+            .flatten()
     }
 
     async fn verify(&self, password: SecretString, stored: PasswordHash) -> bool {
-        self.run(move || password::verify(&password, &stored)).await.unwrap_or(false)
+        self.run(move || password::verify(&password, &stored))
+            .await
+            .unwrap_or(false)
     }
 }

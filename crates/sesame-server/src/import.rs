@@ -54,17 +54,31 @@ pub struct Summary {
 
 /// Checks a line and turns it into a record; the password, if plain, is hashed later.
 fn parse_line(text: &str) -> Result<(ParticipantRecord, Option<SecretString>), String> {
-    let line: Line = serde_json::from_str(text).map_err(|e| format!("not a valid participant: {}", strip_position(&e.to_string())))?;
+    let line: Line = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "not a valid participant: {}",
+            strip_position(&e.to_string())
+        )
+    })?;
     let number = match &line.number {
-        serde_json::Value::String(s) => CohortNumber::parse(s).map_err(|_| "number must be 8 digits".to_owned())?,
+        serde_json::Value::String(s) => {
+            CohortNumber::parse(s).map_err(|_| "number must be 8 digits".to_owned())?
+        }
         _ => return Err("number must be a string of 8 digits (leading zeros matter)".into()),
     };
-    let email = line.email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+    let email = line
+        .email
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty());
     if email.as_deref().is_some_and(|e| !plausible_email(e)) {
         return Err("email is not a valid address".into());
     }
     let phone = line.phone.as_deref().map(normalize_phone).transpose()?;
-    let actions = line.required_actions.iter().map(|a| RequiredAction::parse(a).ok_or_else(|| format!("unknown required action {a}"))).collect::<Result<Vec<_>, _>>()?;
+    let actions = line
+        .required_actions
+        .iter()
+        .map(|a| RequiredAction::parse(a).ok_or_else(|| format!("unknown required action {a}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let password = secret_text(line.password, "password")?;
     let password_hash = secret_text(line.password_hash, "password_hash")?;
     let (password_hash, plain) = match (password, password_hash) {
@@ -83,7 +97,11 @@ fn parse_line(text: &str) -> Result<(ParticipantRecord, Option<SecretString>), S
         email,
         phone_verified: line.phone_verified && phone.is_some(),
         phone,
-        profile: Profile { given_name: line.given_name, family_name: line.family_name, locale: line.locale },
+        profile: Profile {
+            given_name: line.given_name,
+            family_name: line.family_name,
+            locale: line.locale,
+        },
         password_hash,
         required_actions,
     };
@@ -91,7 +109,10 @@ fn parse_line(text: &str) -> Result<(ParticipantRecord, Option<SecretString>), S
 }
 
 /// A secret field's text; a value of another type is refused without being shown.
-fn secret_text(value: Option<serde_json::Value>, name: &str) -> Result<Option<SecretString>, String> {
+fn secret_text(
+    value: Option<serde_json::Value>,
+    name: &str,
+) -> Result<Option<SecretString>, String> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(text)) => Ok(Some(SecretString::new(text))),
@@ -100,18 +121,26 @@ fn secret_text(value: Option<serde_json::Value>, name: &str) -> Result<Option<Se
 }
 
 fn strip_position(message: &str) -> String {
-    message.split(" at line ").next().unwrap_or(message).to_owned()
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
 }
 
 fn parse_hash(hash: &str) -> Result<PasswordHash, String> {
     if hash.starts_with("$2") || hash.contains("pbkdf2") {
-        return Err("bcrypt and PBKDF2 hashes are not supported yet; give an argon2 PHC hash".into());
+        return Err(
+            "bcrypt and PBKDF2 hashes are not supported yet; give an argon2 PHC hash".into(),
+        );
     }
     PasswordHash::parse(hash).map_err(|_| "password_hash is not an argon2 PHC string".to_owned())
 }
 
 fn plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     email.len() <= 254
         && !local.is_empty()
         && domain.contains('.')
@@ -123,13 +152,20 @@ fn plausible_email(email: &str) -> bool {
 
 /// E.164 as given, or a French national number (`06 12 34 56 78`) as `+33…`.
 pub fn normalize_phone(text: &str) -> Result<String, String> {
-    let compact: String = text.chars().filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')')).collect();
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
     let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if let Some(rest) = compact.strip_prefix('+') {
         if digits_only(rest) && (8..=15).contains(&rest.len()) && !rest.starts_with('0') {
             return Ok(compact);
         }
-    } else if compact.len() == 10 && compact.starts_with('0') && digits_only(&compact) && !compact.starts_with("00") {
+    } else if compact.len() == 10
+        && compact.starts_with('0')
+        && digits_only(&compact)
+        && !compact.starts_with("00")
+    {
         return Ok(format!("+33{}", &compact[1..]));
     }
     Err("phone is neither E.164 (+33612345678) nor a French national number (0612345678)".into())
@@ -155,7 +191,9 @@ pub async fn run(
         match parse_line(&text) {
             Ok((record, plain)) => {
                 if let Some(first) = seen.get(record.number.as_str()) {
-                    summary.refused.push((number, format!("number already given on line {first}")));
+                    summary
+                        .refused
+                        .push((number, format!("number already given on line {first}")));
                     continue;
                 }
                 let record = match hash_plain(record, plain, hasher).await {
@@ -179,9 +217,18 @@ pub async fn run(
     Ok(summary)
 }
 
-async fn hash_plain(mut record: ParticipantRecord, plain: Option<SecretString>, hasher: &dyn PasswordHasher) -> Result<ParticipantRecord, String> {
+async fn hash_plain(
+    mut record: ParticipantRecord,
+    plain: Option<SecretString>,
+    hasher: &dyn PasswordHasher,
+) -> Result<ParticipantRecord, String> {
     if let Some(password) = plain {
-        record.password_hash = Some(hasher.hash(password).await.ok_or("password could not be hashed")?);
+        record.password_hash = Some(
+            hasher
+                .hash(password)
+                .await
+                .ok_or("password could not be hashed")?,
+        );
     }
     Ok(record)
 }
@@ -210,7 +257,10 @@ async fn flush(
         Err(error) => {
             tracing::error!(%error, lines = batch.len(), "import batch refused by the database");
             for (line, _) in batch.iter() {
-                summary.refused.push((*line, format!("not written: the database refused its batch ({error})")));
+                summary.refused.push((
+                    *line,
+                    format!("not written: the database refused its batch ({error})"),
+                ));
             }
         }
     }
@@ -230,7 +280,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_double_passwords_are_refused() {
-        assert!(parse_line(r#"{"number": "01234567", "nmae": "x"}"#).is_err_and(|e| e.contains("nmae")));
+        assert!(
+            parse_line(r#"{"number": "01234567", "nmae": "x"}"#).is_err_and(|e| e.contains("nmae"))
+        );
         let both = r#"{"number": "01234567", "password": "x", "password_hash": "y"}"#;
         assert!(parse_line(both).is_err_and(|e| e.contains("not both")));
     }
@@ -265,9 +317,16 @@ mod tests {
 
     #[test]
     fn actions_are_named_and_sorted() {
-        let line = r#"{"number": "01234567", "required_actions": ["register-phone", "update-password"]}"#;
+        let line =
+            r#"{"number": "01234567", "required_actions": ["register-phone", "update-password"]}"#;
         let actions = parse_line(line).map(|(r, _)| r.required_actions);
-        assert_eq!(actions, Ok(vec![RequiredAction::UpdatePassword, RequiredAction::RegisterPhone]));
+        assert_eq!(
+            actions,
+            Ok(vec![
+                RequiredAction::UpdatePassword,
+                RequiredAction::RegisterPhone
+            ])
+        );
         assert!(parse_line(r#"{"number": "01234567", "required_actions": ["fly"]}"#).is_err());
     }
 }

@@ -10,10 +10,15 @@ use tracing_subscriber::EnvFilter;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => return fail(&anyhow::anyhow!("cannot start the runtime: {error}")),
     };
@@ -26,7 +31,10 @@ fn main() -> ExitCode {
 
 fn fail(error: &anyhow::Error) -> ExitCode {
     let text = format!("{error:#}");
-    eprintln!("sesame: {}", text.split_whitespace().collect::<Vec<_>>().join(" "));
+    eprintln!(
+        "sesame: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
     ExitCode::FAILURE
 }
 
@@ -36,13 +44,20 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Serve => serve(file).await.map(|()| true),
         Command::Demo { data, port } => demo::run(&data, port, file).await.map(|()| true),
         Command::Migrate => commands::migrate(file).await.map(|()| true),
-        Command::User(UserCommand::Import { file: input, replace_passwords }) => {
-            commands::import(file, &input, replace_passwords).await
-        }
+        Command::User(UserCommand::Import {
+            file: input,
+            replace_passwords,
+        }) => commands::import(file, &input, replace_passwords).await,
         Command::Client(ClientCommand::List) => commands::client_list(file).await.map(|()| true),
-        Command::Client(ClientCommand::Add(args)) => commands::client_add(file, args).await.map(|()| true),
-        Command::Client(ClientCommand::Remove { id }) => commands::client_remove(file, &id).await.map(|()| true),
-        Command::Audit(AuditCommand::List { limit }) => commands::audit_list(file, limit).await.map(|()| true),
+        Command::Client(ClientCommand::Add(args)) => {
+            commands::client_add(file, args).await.map(|()| true)
+        }
+        Command::Client(ClientCommand::Remove { id }) => {
+            commands::client_remove(file, &id).await.map(|()| true)
+        }
+        Command::Audit(AuditCommand::List { limit }) => {
+            commands::audit_list(file, limit).await.map(|()| true)
+        }
     }
 }
 

@@ -26,8 +26,14 @@ impl MemoryState {
         Self::default()
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T) -> Result<T, StateError> {
-        let mut map = self.map.lock().map_err(|_| StateError("memory state poisoned".into()))?;
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T,
+    ) -> Result<T, StateError> {
+        let mut map = self
+            .map
+            .lock()
+            .map_err(|_| StateError("memory state poisoned".into()))?;
         let now = Instant::now();
         Ok(f(&mut map, now))
     }
@@ -39,7 +45,7 @@ fn deadline(now: Instant, ttl: Duration) -> Instant {
 }
 
 fn sweep(map: &mut HashMap<String, Entry>, now: Instant) {
-    if map.len() % 256 == 0 {
+    if map.len().is_multiple_of(256) {
         map.retain(|_, e| e.expires > now);
     }
 }
@@ -53,7 +59,13 @@ impl StateStore for MemoryState {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StateError> {
         self.with(|map, now| {
             sweep(map, now);
-            map.insert(key.to_owned(), Entry { value, expires: deadline(now, ttl) });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value,
+                    expires: deadline(now, ttl),
+                },
+            );
         })
     }
 
@@ -62,13 +74,23 @@ impl StateStore for MemoryState {
             if live(map, key, now) {
                 return false;
             }
-            map.insert(key.to_owned(), Entry { value, expires: deadline(now, ttl) });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value,
+                    expires: deadline(now, ttl),
+                },
+            );
             true
         })
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StateError> {
-        self.with(|map, now| map.get(key).filter(|e| e.expires > now).map(|e| e.value.clone()))
+        self.with(|map, now| {
+            map.get(key)
+                .filter(|e| e.expires > now)
+                .map(|e| e.value.clone())
+        })
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StateError> {
@@ -92,7 +114,13 @@ impl StateStore for MemoryState {
                 None => deadline(now, ttl),
             };
             let next = current.unwrap_or(0) + 1;
-            map.insert(key.to_owned(), Entry { value: next.to_string().into_bytes(), expires });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value: next.to_string().into_bytes(),
+                    expires,
+                },
+            );
             next
         })
     }

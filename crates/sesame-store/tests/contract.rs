@@ -1,6 +1,6 @@
 //! The storage contract: what every implementation of the `sesame_core::store` traits
 //! must do. Each test runs twice, on a fresh SQLite file and in a fresh PostgreSQL schema
-//! (at `SESAME_TEST_POSTGRES_URL`, by default `postgres://postgres@127.0.0.1:5432/test`).
+//! (at `TEST_POSTGRES_URL`, by default `postgres://postgres@127.0.0.1:5432/test`).
 
 #[path = "contract/audit.rs"]
 mod audit;
@@ -105,8 +105,8 @@ where
     F: FnOnce(Env) -> Fut,
     Fut: Future<Output = TestResult>,
 {
-    let base = std::env::var("SESAME_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let base =
+        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
     let schema = format!("contract_{}", uuid::Uuid::new_v4().simple());
     let store = SeaStore::connect_postgres_schema(&base, &schema).await?;
     let result = postgres_env(store, &base, &schema).await;

@@ -37,7 +37,11 @@ impl Page {
 fn attr(body: &str, selector: &str, name: &str) -> Option<String> {
     let selector = Selector::parse(selector).ok()?;
     let html = Html::parse_document(body);
-    html.select(&selector).next()?.value().attr(name).map(str::to_owned)
+    html.select(&selector)
+        .next()?
+        .value()
+        .attr(name)
+        .map(str::to_owned)
 }
 
 /// The browser.
@@ -61,12 +65,20 @@ impl Browser {
             .cookie_store(true)
             .redirect(Policy::none())
             .build()?;
-        Ok(Self { client, origin: origin.trim_end_matches('/').to_owned() })
+        Ok(Self {
+            client,
+            origin: origin.trim_end_matches('/').to_owned(),
+        })
     }
 
     /// GETs a URL and follows redirects within the provider.
     pub async fn get(&self, url: &str) -> anyhow::Result<Page> {
-        let response = self.client.get(url).header("accept-language", "fr").send().await?;
+        let response = self
+            .client
+            .get(url)
+            .header("accept-language", "fr")
+            .send()
+            .await?;
         self.follow(response).await
     }
 
@@ -77,7 +89,13 @@ impl Browser {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let body = response.text().await?;
-                return Ok(Page { url, status, body, headers, left_to: None });
+                return Ok(Page {
+                    url,
+                    status,
+                    body,
+                    headers,
+                    left_to: None,
+                });
             }
             let location = response
                 .headers()
@@ -88,16 +106,32 @@ impl Browser {
             if !next.starts_with(&self.origin) {
                 let headers = response.headers().clone();
                 let status = response.status().as_u16();
-                return Ok(Page { url: response.url().to_string(), status, body: String::new(), headers, left_to: Some(next) });
+                return Ok(Page {
+                    url: response.url().to_string(),
+                    status,
+                    body: String::new(),
+                    headers,
+                    left_to: Some(next),
+                });
             }
-            response = self.client.get(&next).header("accept-language", "fr").send().await?;
+            response = self
+                .client
+                .get(&next)
+                .header("accept-language", "fr")
+                .send()
+                .await?;
         }
         Err(anyhow!("too many redirects"))
     }
 
     /// Submits the form whose action ends with `action`, with its current values
     /// overridden by `fields`.
-    pub async fn submit(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> anyhow::Result<Page> {
+    pub async fn submit(
+        &self,
+        page: &Page,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<Page> {
         let (target, mut values) = form_values(page, action)?;
         for (name, value) in fields {
             values.retain(|(n, _)| n != name);
@@ -121,10 +155,16 @@ pub fn form_values(page: &Page, action: &str) -> anyhow::Result<(String, Vec<(St
     let inputs = Selector::parse("input").map_err(|e| anyhow!("{e}"))?;
     let form = html
         .select(&forms)
-        .find(|f| f.value().attr("action").is_some_and(|a| a.ends_with(action)))
+        .find(|f| {
+            f.value()
+                .attr("action")
+                .is_some_and(|a| a.ends_with(action))
+        })
         .with_context(|| format!("no form posting to {action} on {}", page.url))?;
     let base = Url::parse(&page.url)?;
-    let target = base.join(form.value().attr("action").unwrap_or_default())?.to_string();
+    let target = base
+        .join(form.value().attr("action").unwrap_or_default())?
+        .to_string();
     let mut values = Vec::new();
     for input in form.select(&inputs) {
         let e = input.value();
@@ -136,7 +176,10 @@ pub fn form_values(page: &Page, action: &str) -> anyhow::Result<(String, Vec<(St
         if matches!(kind, "submit" | "button") {
             continue;
         }
-        values.push((name.to_owned(), e.attr("value").unwrap_or_default().to_owned()));
+        values.push((
+            name.to_owned(),
+            e.attr("value").unwrap_or_default().to_owned(),
+        ));
     }
     Ok((target, values))
 }

@@ -7,5 +7,5 @@ pub mod server;
 pub mod smtp;
 
 pub use browser::{Browser, Page};
-pub use server::{TestServer, TEST_PASSWORD};
+pub use server::{TEST_PASSWORD, TestServer};
 pub use smtp::{SmtpSink, extract_code};

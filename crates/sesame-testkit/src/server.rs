@@ -47,7 +47,12 @@ fn client(id: &str, secret: Option<&str>, method: &str, redirect: &str) -> Clien
         post_logout_redirect_uris: vec![],
         token_endpoint_auth_method: method.into(),
         application_type: "web".into(),
-        scopes: vec!["profile".into(), "email".into(), "phone".into(), "cohort".into()],
+        scopes: vec![
+            "profile".into(),
+            "email".into(),
+            "phone".into(),
+            "cohort".into(),
+        ],
         id_token_signed_response_alg: "RS256".into(),
         minimum_acr: "mfa".into(),
         theme: None,
@@ -58,7 +63,10 @@ fn client(id: &str, secret: Option<&str>, method: &str, redirect: &str) -> Clien
 /// The configuration every test starts from.
 pub fn base_config(dir: &TempDir, smtp: &SmtpSink) -> RawConfig {
     let mut raw = RawConfig::default();
-    raw.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("sesame.db").display());
+    raw.database.url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("sesame.db").display()
+    );
     raw.secrets.master_key = Some(KEY.into());
     raw.secrets.cookie_key = Some(format!("{KEY}-cookies"));
     raw.email.smtp_url = Some(smtp.url());
@@ -93,24 +101,38 @@ impl TestServer {
         let built = app::build(&config).await?;
         let store = built.store.clone();
         let running = app::spawn(built, listener)?;
-        Ok(Self { issuer: format!("http://{addr}"), smtp, store, running: Some(running), _dir: dir })
+        Ok(Self {
+            issuer: format!("http://{addr}"),
+            smtp,
+            store,
+            running: Some(running),
+            _dir: dir,
+        })
     }
 
     /// Creates a participant with [`TEST_PASSWORD`] and an e-mail address.
     pub async fn add_participant(&self, number: &str, email: &str) -> anyhow::Result<()> {
         let number = CohortNumber::parse(number).map_err(|e| anyhow!("{e}"))?;
-        let hash = sesame_core::password::hash(&SecretString::new(TEST_PASSWORD)).map_err(|e| anyhow!("{e}"))?;
+        let hash = sesame_core::password::hash(&SecretString::new(TEST_PASSWORD))
+            .map_err(|e| anyhow!("{e}"))?;
         let record = ParticipantRecord {
             number,
             email: Some(email.into()),
             email_verified: true,
             phone: None,
             phone_verified: false,
-            profile: Profile { given_name: Some("Jeanne".into()), family_name: Some("Dupont".into()), locale: None },
+            profile: Profile {
+                given_name: Some("Jeanne".into()),
+                family_name: Some("Dupont".into()),
+                locale: None,
+            },
             password_hash: Some(hash),
             required_actions: vec![],
         };
-        self.store.upsert_batch(&[record], false, chrono::Utc::now()).await.map_err(|e| anyhow!("{e}"))?;
+        self.store
+            .upsert_batch(&[record], false, chrono::Utc::now())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
         Ok(())
     }
 

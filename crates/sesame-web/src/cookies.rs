@@ -32,7 +32,11 @@ impl CookiePolicy {
             (true, false) => "__Secure-",
             (false, _) => "",
         };
-        Self { prefix, secure, path: if path.is_empty() { "/".into() } else { path } }
+        Self {
+            prefix,
+            secure,
+            path: if path.is_empty() { "/".into() } else { path },
+        }
     }
 
     /// The full name of a cookie.
@@ -41,7 +45,12 @@ impl CookiePolicy {
     }
 
     /// A cookie with this policy's flags; `max_age` makes it outlive the browser session.
-    pub fn build(&self, base: &str, value: String, max_age: Option<chrono::Duration>) -> Cookie<'static> {
+    pub fn build(
+        &self,
+        base: &str,
+        value: String,
+        max_age: Option<chrono::Duration>,
+    ) -> Cookie<'static> {
         let mut cookie = Cookie::new(self.name(base), value);
         cookie.set_http_only(true);
         cookie.set_secure(self.secure);
@@ -76,14 +85,25 @@ mod tests {
 
     #[test]
     fn prefixes_follow_the_issuer() {
-        assert_eq!(policy("https://id.example").map(|p| p.name("x")), Some("__Host-x".into()));
-        assert_eq!(policy("https://id.example/sesame").map(|p| p.name("x")), Some("__Secure-x".into()));
-        assert_eq!(policy("http://127.0.0.1:8080").map(|p| p.name("x")), Some("x".into()));
+        assert_eq!(
+            policy("https://id.example").map(|p| p.name("x")),
+            Some("__Host-x".into())
+        );
+        assert_eq!(
+            policy("https://id.example/sesame").map(|p| p.name("x")),
+            Some("__Secure-x".into())
+        );
+        assert_eq!(
+            policy("http://127.0.0.1:8080").map(|p| p.name("x")),
+            Some("x".into())
+        );
     }
 
     #[test]
     fn session_cookie_flags() {
-        let Some(p) = policy("https://id.example/sesame/") else { return };
+        let Some(p) = policy("https://id.example/sesame/") else {
+            return;
+        };
         let c = p.build(SESSION, "v".into(), None);
         assert_eq!(c.http_only(), Some(true));
         assert_eq!(c.secure(), Some(true));

@@ -26,7 +26,10 @@ pub async fn security_headers(https: bool, request: Request, next: Next) -> Resp
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if https {
-        headers.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+        headers.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     response
 }

@@ -4,7 +4,11 @@
 use crate::theme::LANGUAGES;
 
 /// Picks the language for a page.
-pub fn negotiate(chosen: Option<&str>, ui_locales: &[String], accept_language: Option<&str>) -> &'static str {
+pub fn negotiate(
+    chosen: Option<&str>,
+    ui_locales: &[String],
+    accept_language: Option<&str>,
+) -> &'static str {
     let candidates = chosen
         .into_iter()
         .map(str::to_owned)
@@ -20,8 +24,15 @@ pub fn negotiate(chosen: Option<&str>, ui_locales: &[String], accept_language: O
 
 /// The supported language matching a tag (`en-GB` → `en`).
 pub fn supported(tag: &str) -> Option<&'static str> {
-    let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
-    LANGUAGES.iter().map(|(code, _)| *code).find(|code| *code == primary)
+    let primary = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    LANGUAGES
+        .iter()
+        .map(|(code, _)| *code)
+        .find(|code| *code == primary)
 }
 
 /// Tags of an `Accept-Language` header by decreasing weight.
@@ -32,7 +43,11 @@ fn parse_accept(header: &str) -> Vec<String> {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next()?.trim().to_owned();
             let weight = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             (!tag.is_empty() && weight > 0.0).then_some((tag, weight))
         })
@@ -50,7 +65,10 @@ mod tests {
         let ui = vec!["en".to_owned()];
         assert_eq!(negotiate(Some("fr"), &ui, Some("en")), "fr");
         assert_eq!(negotiate(None, &ui, Some("fr")), "en");
-        assert_eq!(negotiate(None, &[], Some("de, en-GB;q=0.8, fr;q=0.5")), "en");
+        assert_eq!(
+            negotiate(None, &[], Some("de, en-GB;q=0.8, fr;q=0.5")),
+            "en"
+        );
         assert_eq!(negotiate(None, &[], Some("de")), "fr");
         assert_eq!(negotiate(Some("xx"), &[], None), "fr");
     }

@@ -88,12 +88,24 @@ impl FromRef<AppState> for Key {
 /// The whole application, mounted under the issuer's path.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
-        .route("/.well-known/openid-configuration", get(handlers::protocol::discovery))
+        .route(
+            "/.well-known/openid-configuration",
+            get(handlers::protocol::discovery),
+        )
         .route("/jwks", get(handlers::protocol::jwks))
-        .route("/authorize", get(handlers::protocol::authorize_get).post(handlers::protocol::authorize_post))
+        .route(
+            "/authorize",
+            get(handlers::protocol::authorize_get).post(handlers::protocol::authorize_post),
+        )
         .route("/token", post(handlers::protocol::token))
-        .route("/userinfo", get(handlers::protocol::userinfo_get).post(handlers::protocol::userinfo_post))
-        .route("/login", get(handlers::login::show).post(handlers::login::password))
+        .route(
+            "/userinfo",
+            get(handlers::protocol::userinfo_get).post(handlers::protocol::userinfo_post),
+        )
+        .route(
+            "/login",
+            get(handlers::login::show).post(handlers::login::password),
+        )
         .route("/login/code", post(handlers::login::code))
         .route("/login/resend", post(handlers::login::resend))
         .route("/help", get(handlers::misc::help))
@@ -103,7 +115,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(handlers::misc::not_found);
     let https = state.https;
     let base = state.base_path.clone();
-    let app = if base.is_empty() { routes } else { Router::new().nest(&base, routes) };
+    let app = if base.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&base, routes)
+    };
     app.with_state(state)
         .layer(axum::middleware::from_fn(move |req, next| headers::security_headers(https, req, next)))
         .layer(DefaultBodyLimit::max(64 * 1024))

@@ -13,7 +13,10 @@ use crate::theme::LANGUAGES;
 
 /// The context every page gets.
 pub fn base_context(state: &AppState, lang: &str, theme: &str, lang_query: &str) -> Value {
-    let languages: Vec<Value> = LANGUAGES.iter().map(|(code, label)| json!({"code": code, "label": label})).collect();
+    let languages: Vec<Value> = LANGUAGES
+        .iter()
+        .map(|(code, label)| json!({"code": code, "label": label}))
+        .collect();
     json!({
         "lang": lang,
         "theme": theme,
@@ -56,12 +59,16 @@ pub fn unavailable(state: &AppState, lang: &str, error: &ServiceError) -> Respon
 /// Turns an outcome into a response, with the cookie changes it implies.
 pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Outcome) -> Response {
     match outcome {
-        Outcome::ErrorPage(ErrorPage::Request(page)) => {
-            (jar, error_page(state, lang, StatusCode::BAD_REQUEST, page.key())).into_response()
-        }
-        Outcome::ErrorPage(ErrorPage::Expired) => {
-            (jar, error_page(state, lang, StatusCode::BAD_REQUEST, "expired")).into_response()
-        }
+        Outcome::ErrorPage(ErrorPage::Request(page)) => (
+            jar,
+            error_page(state, lang, StatusCode::BAD_REQUEST, page.key()),
+        )
+            .into_response(),
+        Outcome::ErrorPage(ErrorPage::Expired) => (
+            jar,
+            error_page(state, lang, StatusCode::BAD_REQUEST, "expired"),
+        )
+            .into_response(),
         Outcome::Show { flow_id } => {
             let url = format!("{}/login?flow={flow_id}", state.base_path);
             (jar, Redirect::to(&url)).into_response()
@@ -69,9 +76,15 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
         Outcome::Redirect(url) => (jar, Redirect::to(&url)).into_response(),
         Outcome::LoggedIn { url, session } => {
             let policy = state.provider.policy();
-            let age = session.remember.then(|| session.hard_expiry(&policy.session) - session.created_at);
+            let age = session
+                .remember
+                .then(|| session.hard_expiry(&policy.session) - session.created_at);
             let jar = jar
-                .add(state.cookies.build(cookies::SESSION, session.id.clone(), age))
+                .add(
+                    state
+                        .cookies
+                        .build(cookies::SESSION, session.id.clone(), age),
+                )
                 .remove(state.cookies.removal(cookies::REQUEST));
             (jar, Redirect::to(&url)).into_response()
         }
@@ -86,7 +99,10 @@ fn notice_kind(notice: FlowNotice) -> &'static str {
 }
 
 fn notice_name(notice: FlowNotice) -> String {
-    serde_json::to_value(notice).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(notice)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Renders the page of a flow's current step.
@@ -110,12 +126,19 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
             context["password_error"] = json!(flow.notice == Some(FlowNotice::InvalidCredentials));
             "login.html"
         }
-        FlowStep::Code { destination, sent_at, .. } => {
+        FlowStep::Code {
+            destination,
+            sent_at,
+            ..
+        } => {
             let paris = *sent_at + chrono::Duration::hours(paris_offset_hours(*sent_at));
             context["destination"] = json!(destination);
             context["sent_time"] = json!(paris.format("%H:%M").to_string());
             context["code_minutes"] = json!(state.provider.policy().code.ttl.num_minutes());
-            context["code_error"] = json!(matches!(flow.notice, Some(FlowNotice::WrongCode | FlowNotice::CodeDead)));
+            context["code_error"] = json!(matches!(
+                flow.notice,
+                Some(FlowNotice::WrongCode | FlowNotice::CodeDead)
+            ));
             "code.html"
         }
     };

@@ -28,7 +28,9 @@ pub struct ThemeFiles {
 impl ThemeFiles {
     /// Files under `dir` (if it exists) override the embedded themes.
     pub fn new(dir: Option<&Path>) -> Self {
-        Self { dir: dir.filter(|d| d.is_dir()).map(Path::to_path_buf) }
+        Self {
+            dir: dir.filter(|d| d.is_dir()).map(Path::to_path_buf),
+        }
     }
 
     /// The bytes of `theme/path`, without falling back to another theme.
@@ -37,7 +39,10 @@ impl ThemeFiles {
             return None;
         }
         let relative = format!("{theme}/{path}");
-        let from_disk = self.dir.as_ref().and_then(|d| std::fs::read(d.join(&relative)).ok());
+        let from_disk = self
+            .dir
+            .as_ref()
+            .and_then(|d| std::fs::read(d.join(&relative)).ok());
         from_disk.or_else(|| Embedded::get(&relative).map(|f| f.data.into_owned()))
     }
 
@@ -50,7 +55,9 @@ impl ThemeFiles {
 fn is_safe(part: &str) -> bool {
     !part.is_empty()
         && part != ".."
-        && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && part
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Flattened messages: `lang → "section.key" → text`.
@@ -62,11 +69,15 @@ fn load_messages(files: &ThemeFiles, theme: &str) -> Messages {
         let mut flat = HashMap::new();
         for layer in ["base", theme] {
             let path = format!("messages/{lang}.toml");
-            let Some(bytes) = files.read(layer, &path) else { continue };
+            let Some(bytes) = files.read(layer, &path) else {
+                continue;
+            };
             let text = String::from_utf8_lossy(&bytes).into_owned();
             match toml::from_str::<toml::Table>(&text) {
                 Ok(table) => flatten("", &table, &mut flat),
-                Err(error) => tracing::error!(theme = layer, %lang, %error, "message file unreadable"),
+                Err(error) => {
+                    tracing::error!(theme = layer, %lang, %error, "message file unreadable")
+                }
             }
         }
         all.insert((*lang).to_owned(), flat);
@@ -76,7 +87,11 @@ fn load_messages(files: &ThemeFiles, theme: &str) -> Messages {
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>) {
     for (key, value) in table {
-        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let name = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match value {
             toml::Value::Table(inner) => flatten(&name, inner, out),
             toml::Value::String(text) => {
@@ -89,7 +104,10 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>)
 
 /// Replaces `{name}` placeholders.
 fn fill(template: &str, args: &[(&str, String)]) -> String {
-    args.iter().fold(template.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+    args.iter()
+        .fold(template.to_owned(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
 }
 
 /// One theme, ready to render.
@@ -108,18 +126,40 @@ impl Theme {
         let theme = name.to_owned();
         env.set_loader(move |template| {
             let path = format!("templates/{template}");
-            Ok(loader_files.read_layered(&theme, &path).map(|b| String::from_utf8_lossy(&b).into_owned()))
+            Ok(loader_files
+                .read_layered(&theme, &path)
+                .map(|b| String::from_utf8_lossy(&b).into_owned()))
         });
         let lookup = messages.clone();
-        env.add_function("t", move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
-            let lang = state.lookup("lang").map(|v| v.to_string()).unwrap_or_else(|| "fr".into());
-            let text = translate(&lookup, &lang, key);
-            let args: Vec<(&str, String)> =
-                kwargs.args().map(|name| (name, kwargs.get::<minijinja::Value>(name).map(|v| v.to_string()).unwrap_or_default())).collect();
-            kwargs.assert_all_used()?;
-            Ok(fill(&text, &args))
-        });
-        Self { name: name.to_owned(), env, messages }
+        env.add_function(
+            "t",
+            move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
+                let lang = state
+                    .lookup("lang")
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "fr".into());
+                let text = translate(&lookup, &lang, key);
+                let args: Vec<(&str, String)> = kwargs
+                    .args()
+                    .map(|name| {
+                        (
+                            name,
+                            kwargs
+                                .get::<minijinja::Value>(name)
+                                .map(|v| v.to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                kwargs.assert_all_used()?;
+                Ok(fill(&text, &args))
+            },
+        );
+        Self {
+            name: name.to_owned(),
+            env,
+            messages,
+        }
     }
 
     /// The theme's name.
@@ -129,7 +169,9 @@ impl Theme {
 
     /// Renders `template` with `context`.
     pub fn render(&self, template: &str, context: &Value) -> Result<String, Error> {
-        self.env.get_template(template)?.render(minijinja::Value::from(Serde(context)))
+        self.env
+            .get_template(template)?
+            .render(minijinja::Value::from(Serde(context)))
     }
 
     /// A message in `lang`, French as the fallback.
@@ -140,7 +182,9 @@ impl Theme {
 
 fn translate(messages: &Messages, lang: &str, key: &str) -> String {
     let find = |l: &str| messages.get(l).and_then(|m| m.get(key)).cloned();
-    find(lang).or_else(|| find("fr")).unwrap_or_else(|| key.to_owned())
+    find(lang)
+        .or_else(|| find("fr"))
+        .unwrap_or_else(|| key.to_owned())
 }
 
 /// Every theme in use, by name.
@@ -154,16 +198,28 @@ impl Themes {
     /// Loads the default theme and any others named (client themes).
     pub fn load(files: ThemeFiles, default: &str, others: &[String]) -> Result<Self, Error> {
         let mut themes = HashMap::new();
-        for name in std::iter::once(default.to_owned()).chain(others.iter().cloned()).chain(["base".to_owned()]) {
+        for name in std::iter::once(default.to_owned())
+            .chain(others.iter().cloned())
+            .chain(["base".to_owned()])
+        {
             let exists = name == "base"
                 || files.read(&name, "messages/fr.toml").is_some()
                 || files.read(&name, "templates/layout.html").is_some();
             if !exists {
-                return Err(Error::new(ErrorKind::TemplateNotFound, format!("theme {name} not found")));
+                return Err(Error::new(
+                    ErrorKind::TemplateNotFound,
+                    format!("theme {name} not found"),
+                ));
             }
-            themes.entry(name.clone()).or_insert_with(|| Arc::new(Theme::load(&files, &name)));
+            themes
+                .entry(name.clone())
+                .or_insert_with(|| Arc::new(Theme::load(&files, &name)));
         }
-        Ok(Self { files, themes, default: default.to_owned() })
+        Ok(Self {
+            files,
+            themes,
+            default: default.to_owned(),
+        })
     }
 
     /// A theme by name, else the default.
@@ -186,7 +242,10 @@ impl NoticeWriter for Themes {
         let theme = self.get(None);
         match notice {
             Notice::LoginCode { code, ttl_minutes } => {
-                let args = [("code", code.expose().to_owned()), ("minutes", ttl_minutes.to_string())];
+                let args = [
+                    ("code", code.expose().to_owned()),
+                    ("minutes", ttl_minutes.to_string()),
+                ];
                 let subject = theme.message(lang, "mail.code_subject");
                 let body = fill(&theme.message(lang, "mail.code_body"), &args);
                 (subject, body)
@@ -202,7 +261,9 @@ mod tests {
     #[test]
     fn messages_layer_over_base() {
         let themes = Themes::load(ThemeFiles::new(None), "constances", &[]);
-        let Ok(themes) = themes else { panic!("themes did not load") };
+        let Ok(themes) = themes else {
+            panic!("themes did not load")
+        };
         let theme = themes.get(None);
         assert_eq!(theme.message("fr", "brand.name"), "Constances");
         assert_eq!(theme.message("fr", "login.password"), "Mot de passe");
@@ -212,8 +273,13 @@ mod tests {
 
     #[test]
     fn code_mail_carries_the_code() {
-        let Ok(themes) = Themes::load(ThemeFiles::new(None), "base", &[]) else { panic!("load") };
-        let notice = Notice::LoginCode { code: sesame_core::SecretString::new("123456"), ttl_minutes: 10 };
+        let Ok(themes) = Themes::load(ThemeFiles::new(None), "base", &[]) else {
+            panic!("load")
+        };
+        let notice = Notice::LoginCode {
+            code: sesame_core::SecretString::new("123456"),
+            ttl_minutes: 10,
+        };
         let (subject, body) = themes.write(&notice, "fr");
         assert!(subject.contains("code"));
         assert!(body.contains("123456") && body.contains("10 minutes"));

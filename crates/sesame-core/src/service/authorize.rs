@@ -35,7 +35,9 @@ impl Provider {
         ctx: &BrowserContext,
     ) -> Result<Outcome, ServiceError> {
         let Ok(raw) = RawAuthorizationRequest::from_pairs(pairs) else {
-            return Ok(Outcome::ErrorPage(ErrorPage::Request(PageError::DuplicateParameter)));
+            return Ok(Outcome::ErrorPage(ErrorPage::Request(
+                PageError::DuplicateParameter,
+            )));
         };
         let client = match raw.client_id.as_deref() {
             Some(id) => self.deps.clients.get(id).await?,
@@ -43,13 +45,25 @@ impl Provider {
         };
         match authorize::validate(&raw, client.as_ref().map(Client::view)) {
             Ok(request) => {
-                let sealed = SealedRequest { request, started_at: self.now() };
+                let sealed = SealedRequest {
+                    request,
+                    started_at: self.now(),
+                };
                 self.continue_request(sealed, ctx, None, None).await
             }
             Err(AuthorizeError::Page(page)) => Ok(Outcome::ErrorPage(ErrorPage::Request(page))),
-            Err(AuthorizeError::Redirect { redirect_uri, state, error }) => {
+            Err(AuthorizeError::Redirect {
+                redirect_uri,
+                state,
+                error,
+            }) => {
                 let why = error.error_description.as_deref().unwrap_or_default();
-                Ok(Outcome::Redirect(self.error_url(&redirect_uri, state.as_deref(), error.error, why)))
+                Ok(Outcome::Redirect(self.error_url(
+                    &redirect_uri,
+                    state.as_deref(),
+                    error.error,
+                    why,
+                )))
             }
         }
     }
@@ -64,13 +78,15 @@ impl Provider {
     ) -> Result<Outcome, ServiceError> {
         let request = &sealed.request;
         let Some(client) = self.deps.clients.get(&request.client_id).await? else {
-            return Ok(Outcome::ErrorPage(ErrorPage::Request(PageError::UnknownClient)));
+            return Ok(Outcome::ErrorPage(ErrorPage::Request(
+                PageError::UnknownClient,
+            )));
         };
-        if let Some(session) = self.live_session(ctx.session_id.as_deref()).await? {
-            if self.session_satisfies(&session, &sealed, &client) {
-                let url = self.issue_code(request, &session).await?;
-                return Ok(Outcome::Redirect(url));
-            }
+        if let Some(session) = self.live_session(ctx.session_id.as_deref()).await?
+            && self.session_satisfies(&session, &sealed, &client)
+        {
+            let url = self.issue_code(request, &session).await?;
+            return Ok(Outcome::Redirect(url));
         }
         if request.prompt.none {
             // OIDC Core §3.1.2.6: prompt=none and no usable session.
@@ -87,7 +103,12 @@ impl Provider {
         Ok(Outcome::Show { flow_id: flow.id })
     }
 
-    pub(crate) fn session_satisfies(&self, session: &SsoSession, sealed: &SealedRequest, client: &Client) -> bool {
+    pub(crate) fn session_satisfies(
+        &self,
+        session: &SsoSession,
+        sealed: &SealedRequest,
+        client: &Client,
+    ) -> bool {
         let request = &sealed.request;
         let fresh_enough = !request.prompt.login || session.auth_time >= sealed.started_at;
         let max_age_ok = session.satisfies_max_age(request.max_age, self.now())
@@ -126,7 +147,8 @@ impl Provider {
     pub async fn live_session(&self, id: Option<&str>) -> Result<Option<SsoSession>, ServiceError> {
         let Some(id) = id else { return Ok(None) };
         let key = format!("session:{id}");
-        let Some(mut session) = get_json::<SsoSession>(self.deps.state.as_ref(), &key).await? else {
+        let Some(mut session) = get_json::<SsoSession>(self.deps.state.as_ref(), &key).await?
+        else {
             return Ok(None);
         };
         let now = self.now();
@@ -173,9 +195,20 @@ impl Provider {
             issued_at: now,
         };
         let key = format!("code:{}", token_digest(&code));
-        put_json(self.deps.state.as_ref(), &key, &record, self.policy.tokens.code_ttl).await?;
-        self.audit(AuditKind::LoginSucceeded, Some(session.participant), Some(&request.client_id), serde_json::json!({}))
-            .await;
+        put_json(
+            self.deps.state.as_ref(),
+            &key,
+            &record,
+            self.policy.tokens.code_ttl,
+        )
+        .await?;
+        self.audit(
+            AuditKind::LoginSucceeded,
+            Some(session.participant),
+            Some(&request.client_id),
+            serde_json::json!({}),
+        )
+        .await;
         let mut params = vec![("code", code.as_str())];
         if let Some(state) = &request.state {
             params.push(("state", state));
@@ -198,7 +231,10 @@ impl Provider {
         description: &str,
     ) -> String {
         let description = sesame_protocol::error::sanitize_description(description);
-        let mut params = vec![("error", code.as_str()), ("error_description", description.as_str())];
+        let mut params = vec![
+            ("error", code.as_str()),
+            ("error_description", description.as_str()),
+        ];
         if let Some(state) = state {
             params.push(("state", state));
         }
@@ -208,9 +244,14 @@ impl Provider {
 
     /// Seals a flow's request for its pages and cookie (valid one day).
     pub fn seal_request(&self, flow: &LoginFlow) -> Result<String, ServiceError> {
-        let sealed = SealedRequest { request: flow.request.clone(), started_at: flow.created_at };
+        let sealed = SealedRequest {
+            request: flow.request.clone(),
+            started_at: flow.created_at,
+        };
         let expires = self.now() + chrono::Duration::days(1);
-        self.request_sealer.seal(&sealed, Some(expires)).map_err(|_| ServiceError::Seal)
+        self.request_sealer
+            .seal(&sealed, Some(expires))
+            .map_err(|_| ServiceError::Seal)
     }
 
     /// Opens a sealed request; `None` if forged or expired.
@@ -219,8 +260,12 @@ impl Provider {
     }
 
     /// Checks that a sealed request's client still exists with that redirect URI.
-    pub(crate) async fn still_valid(&self, request: &AuthorizationRequest) -> Result<bool, ServiceError> {
+    pub(crate) async fn still_valid(
+        &self,
+        request: &AuthorizationRequest,
+    ) -> Result<bool, ServiceError> {
         let client = self.deps.clients.get(&request.client_id).await?;
-        Ok(client.is_some_and(|c| authorize::redirect_uri_allowed(&c.view(), &request.redirect_uri)))
+        Ok(client
+            .is_some_and(|c| authorize::redirect_uri_allowed(&c.view(), &request.redirect_uri)))
     }
 }

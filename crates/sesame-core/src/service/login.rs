@@ -27,11 +27,15 @@ pub struct FlowForm {
 
 impl Provider {
     /// The flow a page shows, or how to recover when it is gone.
-    pub async fn flow_for_page(&self, flow_id: &str, ctx: &BrowserContext) -> Result<Result<LoginFlow, Outcome>, ServiceError> {
-        if let Some(flow) = self.load_flow(flow_id).await? {
-            if crate::crypto::constant_time_eq(flow.browser.as_bytes(), ctx.browser.as_bytes()) {
-                return Ok(Ok(flow));
-            }
+    pub async fn flow_for_page(
+        &self,
+        flow_id: &str,
+        ctx: &BrowserContext,
+    ) -> Result<Result<LoginFlow, Outcome>, ServiceError> {
+        if let Some(flow) = self.load_flow(flow_id).await?
+            && crate::crypto::constant_time_eq(flow.browser.as_bytes(), ctx.browser.as_bytes())
+        {
+            return Ok(Ok(flow));
         }
         let sealed = ctx.sealed_cookie.clone().unwrap_or_default();
         Ok(Err(self.recover(&sealed, ctx, None).await?))
@@ -60,7 +64,8 @@ impl Provider {
         let Some(participant) = self.check_password(&number, password, &flow).await? else {
             return self.show(flow, FlowNotice::InvalidCredentials).await;
         };
-        self.send_code(flow, &participant, remember, lang, None).await
+        self.send_code(flow, &participant, remember, lang, None)
+            .await
     }
 
     /// Verifies the password; unknown numbers cost the same as wrong passwords (§5.3).
@@ -78,10 +83,22 @@ impl Provider {
         let client = Some(flow.request.client_id.as_str());
         let Some(participant) = participant.filter(|_| ok) else {
             let id = None;
-            self.audit(AuditKind::LoginPasswordRefused, id, client, serde_json::json!({})).await;
+            self.audit(
+                AuditKind::LoginPasswordRefused,
+                id,
+                client,
+                serde_json::json!({}),
+            )
+            .await;
             return Ok(None);
         };
-        self.audit(AuditKind::LoginPasswordAccepted, Some(participant.id), client, serde_json::json!({})).await;
+        self.audit(
+            AuditKind::LoginPasswordAccepted,
+            Some(participant.id),
+            client,
+            serde_json::json!({}),
+        )
+        .await;
         if stored.is_some_and(|h| h.needs_rehash()) {
             self.rehash(&participant, rehash_input).await;
         }
@@ -89,8 +106,15 @@ impl Provider {
     }
 
     async fn rehash(&self, participant: &Participant, password: SecretString) {
-        let Some(hash) = self.deps.hasher.hash(password).await else { return };
-        if let Err(error) = self.deps.participants.set_password(participant.id, &hash, self.now()).await {
+        let Some(hash) = self.deps.hasher.hash(password).await else {
+            return;
+        };
+        if let Err(error) = self
+            .deps
+            .participants
+            .set_password(participant.id, &hash, self.now())
+            .await
+        {
             tracing::warn!(%error, "password rehash not stored");
         }
     }
@@ -108,7 +132,11 @@ impl Provider {
             return self.show(flow, FlowNotice::NoContact).await;
         };
         let sends_key = format!("otp-sends:{}", participant.id);
-        let sends = self.deps.state.incr(&sends_key, chrono::Duration::hours(1)).await?;
+        let sends = self
+            .deps
+            .state
+            .incr(&sends_key, chrono::Duration::hours(1))
+            .await?;
         if sends > u64::from(self.policy.code.max_sends_per_hour) {
             return self.show(flow, FlowNotice::ResendTooSoon).await;
         }
@@ -116,14 +144,34 @@ impl Provider {
         let code = otp::generate(self.deps.random.as_ref());
         let ttl = self.policy.code.ttl;
         let pending = PendingCode::new(&self.otp_key, &code, Channel::Email, now, ttl);
-        put_json(self.deps.state.as_ref(), &format!("otp:{}", flow.id), &pending, ttl).await?;
-        let notice_text = Notice::LoginCode { code, ttl_minutes: ttl.num_minutes() };
+        put_json(
+            self.deps.state.as_ref(),
+            &format!("otp:{}", flow.id),
+            &pending,
+            ttl,
+        )
+        .await?;
+        let notice_text = Notice::LoginCode {
+            code,
+            ttl_minutes: ttl.num_minutes(),
+        };
         let (subject, body) = self.deps.notices.write(&notice_text, lang);
-        let message = Message { to: Recipient::Email(email.clone()), subject, body, expires_at: now + ttl };
+        let message = Message {
+            to: Recipient::Email(email.clone()),
+            subject,
+            body,
+            expires_at: now + ttl,
+        };
         self.deps.outbox.enqueue(&message, now).await?;
         self.deps.outbox_signal.wake();
         let client = Some(flow.request.client_id.as_str());
-        self.audit(AuditKind::CodeSent, Some(participant.id), client, serde_json::json!({"channel": "email"})).await;
+        self.audit(
+            AuditKind::CodeSent,
+            Some(participant.id),
+            client,
+            serde_json::json!({"channel": "email"}),
+        )
+        .await;
         flow.password_accepted(FlowStep::Code {
             participant: participant.id,
             channel: Channel::Email,
@@ -137,36 +185,66 @@ impl Provider {
     }
 
     /// The participant typed the one-time code.
-    pub async fn submit_code(&self, form: &FlowForm, typed: &str, ctx: &BrowserContext) -> Result<Outcome, ServiceError> {
+    pub async fn submit_code(
+        &self,
+        form: &FlowForm,
+        typed: &str,
+        ctx: &BrowserContext,
+    ) -> Result<Outcome, ServiceError> {
         let flow = match self.flow_for_post(form, ctx, None).await? {
             Ok(flow) => flow,
             Err(outcome) => return Ok(outcome),
         };
-        let FlowStep::Code { participant, channel, remember, .. } = flow.step.clone() else {
+        let FlowStep::Code {
+            participant,
+            channel,
+            remember,
+            ..
+        } = flow.step.clone()
+        else {
             return Ok(Outcome::Show { flow_id: flow.id });
         };
         let failures_key = format!("otp-failures:{participant}");
         let failures = self.deps.state.get(&failures_key).await?;
-        let failures: u64 = failures.and_then(|b| String::from_utf8(b).ok()?.parse().ok()).unwrap_or(0);
+        let failures: u64 = failures
+            .and_then(|b| String::from_utf8(b).ok()?.parse().ok())
+            .unwrap_or(0);
         if failures >= u64::from(self.policy.code.max_failures_per_hour) {
-            self.audit(AuditKind::CodeLockedOut, Some(participant), None, serde_json::json!({})).await;
+            self.audit(
+                AuditKind::CodeLockedOut,
+                Some(participant),
+                None,
+                serde_json::json!({}),
+            )
+            .await;
             return self.show(flow, FlowNotice::CodeThrottled).await;
         }
         let key = format!("otp:{}", flow.id);
-        let Some(mut pending) = get_json::<PendingCode>(self.deps.state.as_ref(), &key).await? else {
+        let Some(mut pending) = get_json::<PendingCode>(self.deps.state.as_ref(), &key).await?
+        else {
             return self.show(flow, FlowNotice::CodeDead).await;
         };
         let now = self.now();
         match pending.check(&self.otp_key, typed, self.policy.code.max_attempts, now) {
             CodeCheck::Accepted => {
                 self.deps.state.delete(&key).await?;
-                self.finish_login(flow, participant, channel, remember).await
+                self.finish_login(flow, participant, channel, remember)
+                    .await
             }
             CodeCheck::Wrong => {
-                self.deps.state.incr(&failures_key, chrono::Duration::hours(1)).await?;
+                self.deps
+                    .state
+                    .incr(&failures_key, chrono::Duration::hours(1))
+                    .await?;
                 let ttl = pending.expires_at - now;
                 put_json(self.deps.state.as_ref(), &key, &pending, ttl).await?;
-                self.audit(AuditKind::CodeRefused, Some(participant), None, serde_json::json!({})).await;
+                self.audit(
+                    AuditKind::CodeRefused,
+                    Some(participant),
+                    None,
+                    serde_json::json!({}),
+                )
+                .await;
                 self.show(flow, FlowNotice::WrongCode).await
             }
             CodeCheck::Dead => self.show(flow, FlowNotice::CodeDead).await,
@@ -174,12 +252,23 @@ impl Provider {
     }
 
     /// The participant asked for a new code.
-    pub async fn resend_code(&self, form: &FlowForm, ctx: &BrowserContext, lang: &str) -> Result<Outcome, ServiceError> {
+    pub async fn resend_code(
+        &self,
+        form: &FlowForm,
+        ctx: &BrowserContext,
+        lang: &str,
+    ) -> Result<Outcome, ServiceError> {
         let flow = match self.flow_for_post(form, ctx, None).await? {
             Ok(flow) => flow,
             Err(outcome) => return Ok(outcome),
         };
-        let FlowStep::Code { participant, sent_at, remember, .. } = flow.step.clone() else {
+        let FlowStep::Code {
+            participant,
+            sent_at,
+            remember,
+            ..
+        } = flow.step.clone()
+        else {
             return Ok(Outcome::Show { flow_id: flow.id });
         };
         if self.now() - sent_at < self.policy.code.resend_after {
@@ -188,7 +277,14 @@ impl Provider {
         let Some(participant) = self.deps.participants.by_id(participant).await? else {
             return Ok(Outcome::ErrorPage(ErrorPage::Expired));
         };
-        self.send_code(flow, &participant, remember, lang, Some(FlowNotice::CodeResent)).await
+        self.send_code(
+            flow,
+            &participant,
+            remember,
+            lang,
+            Some(FlowNotice::CodeResent),
+        )
+        .await
     }
 
     async fn finish_login(
@@ -210,7 +306,13 @@ impl Provider {
             last_seen: now,
         };
         let ttl = session.ttl(&self.policy.session, now);
-        put_json(self.deps.state.as_ref(), &format!("session:{}", session.id), &session, ttl).await?;
+        put_json(
+            self.deps.state.as_ref(),
+            &format!("session:{}", session.id),
+            &session,
+            ttl,
+        )
+        .await?;
         self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
         let url = self.issue_code(&flow.request, &session).await?;
         Ok(Outcome::LoggedIn { url, session })
@@ -237,16 +339,22 @@ impl Provider {
         ctx: &BrowserContext,
         number: Option<&str>,
     ) -> Result<Result<LoginFlow, Outcome>, ServiceError> {
-        if let Some(flow) = self.load_flow(&form.flow_id).await? {
-            if flow.accepts(&ctx.browser, &form.csrf) {
-                return match self.already_logged_in(&flow, ctx, number).await? {
-                    Some(outcome) => Ok(Err(outcome)),
-                    None => Ok(Ok(flow)),
-                };
-            }
+        if let Some(flow) = self.load_flow(&form.flow_id).await?
+            && flow.accepts(&ctx.browser, &form.csrf)
+        {
+            return match self.already_logged_in(&flow, ctx, number).await? {
+                Some(outcome) => Ok(Err(outcome)),
+                None => Ok(Ok(flow)),
+            };
         }
-        let sealed = if form.sealed.is_empty() { ctx.sealed_cookie.clone().unwrap_or_default() } else { form.sealed.clone() };
-        Ok(Err(self.recover(&sealed, ctx, number.and_then(keepable)).await?))
+        let sealed = if form.sealed.is_empty() {
+            ctx.sealed_cookie.clone().unwrap_or_default()
+        } else {
+            form.sealed.clone()
+        };
+        Ok(Err(self
+            .recover(&sealed, ctx, number.and_then(keepable))
+            .await?))
     }
 
     /// A page of a flow whose login already finished in another tab, for the same person:
@@ -271,25 +379,38 @@ impl Provider {
         let Some(client) = self.deps.clients.get(&flow.request.client_id).await? else {
             return Ok(None);
         };
-        let sealed = SealedRequest { request: flow.request.clone(), started_at: flow.created_at };
+        let sealed = SealedRequest {
+            request: flow.request.clone(),
+            started_at: flow.created_at,
+        };
         if !same_person || !self.session_satisfies(&session, &sealed, &client) {
             return Ok(None);
         }
         self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
-        Ok(Some(Outcome::Redirect(self.issue_code(&flow.request, &session).await?)))
+        Ok(Some(Outcome::Redirect(
+            self.issue_code(&flow.request, &session).await?,
+        )))
     }
 
     /// Restarts from a sealed request: straight to the RP when a live session already
     /// satisfies it (the login finished in another tab), else a new flow that keeps the
     /// number and says why the page starts again.
-    async fn recover(&self, sealed: &str, ctx: &BrowserContext, number: Option<String>) -> Result<Outcome, ServiceError> {
+    async fn recover(
+        &self,
+        sealed: &str,
+        ctx: &BrowserContext,
+        number: Option<String>,
+    ) -> Result<Outcome, ServiceError> {
         let Some(sealed) = self.open_request(sealed) else {
             return Ok(Outcome::ErrorPage(ErrorPage::Expired));
         };
         if !self.still_valid(&sealed.request).await? {
-            return Ok(Outcome::ErrorPage(ErrorPage::Request(PageError::UnknownClient)));
+            return Ok(Outcome::ErrorPage(ErrorPage::Request(
+                PageError::UnknownClient,
+            )));
         }
-        self.continue_request(sealed, ctx, number, Some(FlowNotice::Restarted)).await
+        self.continue_request(sealed, ctx, number, Some(FlowNotice::Restarted))
+            .await
     }
 }
 

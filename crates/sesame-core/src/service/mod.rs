@@ -151,7 +151,13 @@ pub struct Provider {
 
 impl Provider {
     /// Builds a provider. `cookie_secret` keys the sealed requests and code digests.
-    pub fn new(deps: Deps, issuer: String, policy: Policy, keys: Arc<KeyRing>, cookie_secret: &[u8]) -> Self {
+    pub fn new(
+        deps: Deps,
+        issuer: String,
+        policy: Policy,
+        keys: Arc<KeyRing>,
+        cookie_secret: &[u8],
+    ) -> Self {
         Self {
             deps,
             issuer,

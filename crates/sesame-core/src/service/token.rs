@@ -15,7 +15,11 @@ use crate::tokens::{AccessClaims, IssuedCode, id_token_claims};
 /// A refused token request: the status, the body, and whether to send a Basic challenge.
 #[derive(Debug)]
 pub enum TokenError {
-    Refused { status: u16, body: OAuthError<Code>, basic_challenge: bool },
+    Refused {
+        status: u16,
+        body: OAuthError<Code>,
+        basic_challenge: bool,
+    },
     Internal(ServiceError),
 }
 
@@ -26,58 +30,103 @@ impl From<ServiceError> for TokenError {
 }
 
 fn refuse(code: Code, why: &str) -> TokenError {
-    TokenError::Refused { status: 400, body: OAuthError::new(code, why), basic_challenge: false }
+    TokenError::Refused {
+        status: 400,
+        body: OAuthError::new(code, why),
+        basic_challenge: false,
+    }
 }
 
 impl Provider {
     /// Handles a token request. `authorization` is the raw `Authorization` header.
-    pub async fn token(&self, authorization: Option<&str>, form: &RawTokenRequest) -> Result<TokenResponse, TokenError> {
+    pub async fn token(
+        &self,
+        authorization: Option<&str>,
+        form: &RawTokenRequest,
+    ) -> Result<TokenResponse, TokenError> {
         let client = self.authenticate_client(authorization, form).await?;
         match form.grant_type.as_deref() {
             Some("authorization_code") => self.exchange_code(&client, form).await,
             None => Err(refuse(Code::InvalidRequest, "grant_type is required")),
-            Some(_) => Err(refuse(Code::UnsupportedGrantType, "only authorization_code is supported")),
+            Some(_) => Err(refuse(
+                Code::UnsupportedGrantType,
+                "only authorization_code is supported",
+            )),
         }
     }
 
     /// RFC 6749 §2.3 and §5.2: a failed client authentication is `invalid_client`, with
     /// 401 and a challenge when the client used the Authorization header.
-    async fn authenticate_client(&self, authorization: Option<&str>, form: &RawTokenRequest) -> Result<Client, TokenError> {
-        let auth = client_auth(authorization, form)
-            .map_err(|body| TokenError::Refused { status: 401, body, basic_challenge: authorization.is_some() })?;
+    async fn authenticate_client(
+        &self,
+        authorization: Option<&str>,
+        form: &RawTokenRequest,
+    ) -> Result<Client, TokenError> {
+        let auth = client_auth(authorization, form).map_err(|body| TokenError::Refused {
+            status: 401,
+            body,
+            basic_challenge: authorization.is_some(),
+        })?;
         let basic = matches!(auth, ClientAuth::Basic { .. });
         let fail = |why: &str| TokenError::Refused {
             status: 401,
             body: OAuthError::new(Code::InvalidClient, why),
             basic_challenge: basic,
         };
-        let client = self.deps.clients.get(auth.client_id()).await.map_err(ServiceError::from)?;
-        let Some(client) = client else { return Err(fail("client authentication failed")) };
-        let method_ok = match (&auth, client.auth_method) {
-            (ClientAuth::Basic { .. }, AuthMethod::ClientSecretBasic)
-            | (ClientAuth::Post { .. }, AuthMethod::ClientSecretPost)
-            | (ClientAuth::None { .. }, AuthMethod::None) => true,
-            _ => false,
+        let client = self
+            .deps
+            .clients
+            .get(auth.client_id())
+            .await
+            .map_err(ServiceError::from)?;
+        let Some(client) = client else {
+            return Err(fail("client authentication failed"));
         };
+        let method_ok = matches!(
+            (&auth, client.auth_method),
+            (ClientAuth::Basic { .. }, AuthMethod::ClientSecretBasic)
+                | (ClientAuth::Post { .. }, AuthMethod::ClientSecretPost)
+                | (ClientAuth::None { .. }, AuthMethod::None)
+        );
         let secret_ok = match (auth.secret(), &client.secret) {
             (Some(presented), Some(digest)) => digest.matches(presented),
             (None, None) => true,
             _ => false,
         };
-        if method_ok && secret_ok { Ok(client) } else { Err(fail("client authentication failed")) }
+        if method_ok && secret_ok {
+            Ok(client)
+        } else {
+            Err(fail("client authentication failed"))
+        }
     }
 
-    async fn exchange_code(&self, client: &Client, form: &RawTokenRequest) -> Result<TokenResponse, TokenError> {
-        let code = form.code.as_deref().ok_or_else(|| refuse(Code::InvalidRequest, "code is required"))?;
+    async fn exchange_code(
+        &self,
+        client: &Client,
+        form: &RawTokenRequest,
+    ) -> Result<TokenResponse, TokenError> {
+        let code = form
+            .code
+            .as_deref()
+            .ok_or_else(|| refuse(Code::InvalidRequest, "code is required"))?;
         let record = self.redeem(code).await?;
-        let record = record.ok_or_else(|| refuse(Code::InvalidGrant, "the code is invalid, expired or used"))?;
+        let record = record
+            .ok_or_else(|| refuse(Code::InvalidGrant, "the code is invalid, expired or used"))?;
         code_belongs_to_client(&record, client)?;
         redirect_uri_matches(&record, form)?;
         pkce_verifies(&record, form)?;
         if self.now() - record.issued_at > self.policy.tokens.code_ttl {
-            return Err(refuse(Code::InvalidGrant, "the code is invalid, expired or used"));
+            return Err(refuse(
+                Code::InvalidGrant,
+                "the code is invalid, expired or used",
+            ));
         }
-        let grant = self.deps.grants.get(record.grant_id).await.map_err(ServiceError::from)?;
+        let grant = self
+            .deps
+            .grants
+            .get(record.grant_id)
+            .await
+            .map_err(ServiceError::from)?;
         if grant.is_none_or(|g| g.revoked_at.is_some()) {
             return Err(refuse(Code::InvalidGrant, "the grant was revoked"));
         }
@@ -89,25 +138,46 @@ impl Provider {
     async fn redeem(&self, code: &str) -> Result<Option<IssuedCode>, TokenError> {
         let digest = token_digest(code);
         let state = self.deps.state.as_ref();
-        let taken: Option<IssuedCode> = take_json(state, &format!("code:{digest}")).await.map_err(ServiceError::from)?;
+        let taken: Option<IssuedCode> = take_json(state, &format!("code:{digest}"))
+            .await
+            .map_err(ServiceError::from)?;
         let used_key = format!("code-used:{digest}");
         match taken {
             Some(record) => {
                 let keep = self.policy.tokens.access_token_ttl + Duration::hours(1);
-                put_json(state, &used_key, &record.grant_id, keep).await.map_err(ServiceError::from)?;
+                put_json(state, &used_key, &record.grant_id, keep)
+                    .await
+                    .map_err(ServiceError::from)?;
                 Ok(Some(record))
             }
             None => {
-                if let Some(grant) = crate::state::get_json::<uuid::Uuid>(state, &used_key).await.map_err(ServiceError::from)? {
-                    self.deps.grants.revoke(grant, self.now()).await.map_err(ServiceError::from)?;
-                    self.audit(AuditKind::CodeReplayed, None, None, serde_json::json!({"grant": grant})).await;
+                if let Some(grant) = crate::state::get_json::<uuid::Uuid>(state, &used_key)
+                    .await
+                    .map_err(ServiceError::from)?
+                {
+                    self.deps
+                        .grants
+                        .revoke(grant, self.now())
+                        .await
+                        .map_err(ServiceError::from)?;
+                    self.audit(
+                        AuditKind::CodeReplayed,
+                        None,
+                        None,
+                        serde_json::json!({"grant": grant}),
+                    )
+                    .await;
                 }
                 Ok(None)
             }
         }
     }
 
-    async fn issue_tokens(&self, client: &Client, record: &IssuedCode) -> Result<TokenResponse, TokenError> {
+    async fn issue_tokens(
+        &self,
+        client: &Client,
+        record: &IssuedCode,
+    ) -> Result<TokenResponse, TokenError> {
         let now = self.now();
         let ttl = self.policy.tokens.access_token_ttl;
         let scope = record.scopes.join(" ");
@@ -126,10 +196,28 @@ impl Provider {
             gid: record.grant_id,
         };
         let claims = serde_json::to_value(&claims).map_err(|_| ServiceError::Seal)?;
-        let access_token = self.keys.sign(SigningAlg::ES256, Some("at+jwt"), &claims).map_err(ServiceError::from)?;
-        let id_claims = id_token_claims(&self.issuer, record, &access_token, now, self.policy.tokens.id_token_ttl);
-        let id_token = self.keys.sign(client.id_token_alg, None, &id_claims).map_err(ServiceError::from)?;
-        self.audit(AuditKind::TokensIssued, Some(record.participant), Some(&client.id), serde_json::json!({})).await;
+        let access_token = self
+            .keys
+            .sign(SigningAlg::ES256, Some("at+jwt"), &claims)
+            .map_err(ServiceError::from)?;
+        let id_claims = id_token_claims(
+            &self.issuer,
+            record,
+            &access_token,
+            now,
+            self.policy.tokens.id_token_ttl,
+        );
+        let id_token = self
+            .keys
+            .sign(client.id_token_alg, None, &id_claims)
+            .map_err(ServiceError::from)?;
+        self.audit(
+            AuditKind::TokensIssued,
+            Some(record.participant),
+            Some(&client.id),
+            serde_json::json!({}),
+        )
+        .await;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".into(),
@@ -144,7 +232,10 @@ fn code_belongs_to_client(record: &IssuedCode, client: &Client) -> Result<(), To
     if record.client_id == client.id {
         Ok(())
     } else {
-        Err(refuse(Code::InvalidGrant, "the code was issued to another client"))
+        Err(refuse(
+            Code::InvalidGrant,
+            "the code was issued to another client",
+        ))
     }
 }
 
@@ -153,7 +244,10 @@ fn redirect_uri_matches(record: &IssuedCode, form: &RawTokenRequest) -> Result<(
     if form.redirect_uri.as_deref() == Some(record.redirect_uri.as_str()) {
         Ok(())
     } else {
-        Err(refuse(Code::InvalidGrant, "redirect_uri does not match the authorization request"))
+        Err(refuse(
+            Code::InvalidGrant,
+            "redirect_uri does not match the authorization request",
+        ))
     }
 }
 
@@ -162,8 +256,14 @@ fn pkce_verifies(record: &IssuedCode, form: &RawTokenRequest) -> Result<(), Toke
     match (&record.code_challenge, form.code_verifier.as_deref()) {
         (None, None) => Ok(()),
         (Some(challenge), Some(verifier)) if challenge.verify(verifier) => Ok(()),
-        (Some(_), Some(_)) => Err(refuse(Code::InvalidGrant, "code_verifier does not match the code_challenge")),
+        (Some(_), Some(_)) => Err(refuse(
+            Code::InvalidGrant,
+            "code_verifier does not match the code_challenge",
+        )),
         (Some(_), None) => Err(refuse(Code::InvalidGrant, "code_verifier is required")),
-        (None, Some(_)) => Err(refuse(Code::InvalidGrant, "code_verifier sent but no code_challenge was")),
+        (None, Some(_)) => Err(refuse(
+            Code::InvalidGrant,
+            "code_verifier sent but no code_challenge was",
+        )),
     }
 }

@@ -5,9 +5,13 @@ use chrono::Duration;
 /// Parses a duration string.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n: i64 = digits.parse().map_err(|_| format!("\"{text}\" is not a duration like \"90s\", \"10m\", \"12h\" or \"30d\""))?;
+    let n: i64 = digits.parse().map_err(|_| {
+        format!("\"{text}\" is not a duration like \"90s\", \"10m\", \"12h\" or \"30d\"")
+    })?;
     let duration = match unit {
         "ms" => Duration::milliseconds(n),
         "s" => Duration::seconds(n),

@@ -27,13 +27,13 @@ pub struct RawConfig {
 pub struct HttpSection {
     /// Address and port to listen on.
     pub listen: String,
-    /// CIDRs whose `X-Forwarded-For` is believed (none by default).
-    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), trusted_proxies: Vec::new() }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+        }
     }
 }
 
@@ -47,7 +47,9 @@ pub struct DatabaseSection {
 
 impl Default for DatabaseSection {
     fn default() -> Self {
-        Self { url: "sqlite://sesame.db?mode=rwc".into() }
+        Self {
+            url: "sqlite://sesame.db?mode=rwc".into(),
+        }
     }
 }
 
@@ -61,7 +63,9 @@ pub struct StateSection {
 
 impl Default for StateSection {
     fn default() -> Self {
-        Self { url: "memory".into() }
+        Self {
+            url: "memory".into(),
+        }
     }
 }
 
@@ -91,7 +95,11 @@ pub struct EmailSection {
 
 impl Default for EmailSection {
     fn default() -> Self {
-        Self { smtp_url: None, smtp_url_file: None, from: "Sesame <noreply@localhost>".into() }
+        Self {
+            smtp_url: None,
+            smtp_url_file: None,
+            from: "Sesame <noreply@localhost>".into(),
+        }
     }
 }
 
@@ -147,7 +155,14 @@ pub struct PasswordSection {
 
 impl Default for PasswordSection {
     fn default() -> Self {
-        Self { min_length: 12, max_length: 30, require_lower: true, require_upper: true, require_digit: true, require_special: true }
+        Self {
+            min_length: 12,
+            max_length: 30,
+            require_lower: true,
+            require_upper: true,
+            require_digit: true,
+            require_special: true,
+        }
     }
 }
 
@@ -164,7 +179,13 @@ pub struct CodeSection {
 
 impl Default for CodeSection {
     fn default() -> Self {
-        Self { ttl: "10m".into(), max_attempts: 5, max_failures_per_hour: 10, resend_after: "30s".into(), max_sends_per_hour: 5 }
+        Self {
+            ttl: "10m".into(),
+            max_attempts: 5,
+            max_failures_per_hour: 10,
+            resend_after: "30s".into(),
+            max_sends_per_hour: 5,
+        }
     }
 }
 
@@ -179,7 +200,11 @@ pub struct SessionSection {
 
 impl Default for SessionSection {
     fn default() -> Self {
-        Self { idle: "30m".into(), max: "12h".into(), remember_me: "30d".into() }
+        Self {
+            idle: "30m".into(),
+            max: "12h".into(),
+            remember_me: "30d".into(),
+        }
     }
 }
 
@@ -194,7 +219,11 @@ pub struct TokensSection {
 
 impl Default for TokensSection {
     fn default() -> Self {
-        Self { code_ttl: "60s".into(), access_token_ttl: "5m".into(), id_token_ttl: "5m".into() }
+        Self {
+            code_ttl: "60s".into(),
+            access_token_ttl: "5m".into(),
+            id_token_ttl: "5m".into(),
+        }
     }
 }
 

@@ -3,8 +3,10 @@ use super::*;
 const KEY: &str = "0123456789abcdef0123456789abcdef!";
 
 fn base() -> RawConfig {
-    let mut raw = RawConfig::default();
-    raw.issuer = Some("https://login.example.org".into());
+    let mut raw = RawConfig {
+        issuer: Some("https://login.example.org".into()),
+        ..Default::default()
+    };
     raw.secrets.master_key = Some(KEY.into());
     raw.secrets.cookie_key = Some(KEY.into());
     raw
@@ -35,7 +37,9 @@ fn error_of(raw: RawConfig) -> String {
 #[test]
 fn defaults_with_secrets_validate() {
     let config = validate(base());
-    assert!(config.is_ok_and(|c| c.policy.password.max_length == 30 && c.listen == "127.0.0.1:8080"));
+    assert!(
+        config.is_ok_and(|c| c.policy.password.max_length == 30 && c.listen == "127.0.0.1:8080")
+    );
 }
 
 #[test]
@@ -109,7 +113,12 @@ fn file_client_secret_is_kept_as_digest() {
     let mut raw = base();
     raw.clients = vec![client_section()];
     let config = validate(raw);
-    let ok = config.is_ok_and(|c| c.clients[0].secret.as_ref().is_some_and(|d| d.matches("a-long-enough-secret")));
+    let ok = config.is_ok_and(|c| {
+        c.clients[0]
+            .secret
+            .as_ref()
+            .is_some_and(|d| d.matches("a-long-enough-secret"))
+    });
     assert!(ok);
 }
 
@@ -118,16 +127,28 @@ fn toml_unknown_key_is_named() {
     let dir = std::env::temp_dir().join(format!("sesame-cfg-unknown-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join("sesame.toml");
-    let _ = std::fs::write(&path, "issuer = \"https://x.example\"\n[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n");
-    let err = read_raw(Some(&path), RawConfig::default()).err().map(|e| e.0).unwrap_or_default();
+    let _ = std::fs::write(
+        &path,
+        "issuer = \"https://x.example\"\n[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n",
+    );
+    let err = read_raw(Some(&path), RawConfig::default())
+        .err()
+        .map(|e| e.0)
+        .unwrap_or_default();
     assert!(err.contains("lisen"), "{err}");
     assert!(!err.contains('\n'));
 }
 
 #[test]
 fn missing_file_is_named() {
-    let err = read_raw(Some(Path::new("/nonexistent/sesame.toml")), RawConfig::default());
-    assert_eq!(err.err().map(|e| e.0), Some("config file /nonexistent/sesame.toml not found".into()));
+    let err = read_raw(
+        Some(Path::new("/nonexistent/sesame.toml")),
+        RawConfig::default(),
+    );
+    assert_eq!(
+        err.err().map(|e| e.0),
+        Some("config file /nonexistent/sesame.toml not found".into())
+    );
 }
 
 #[test]
@@ -135,4 +156,97 @@ fn bad_duration_is_named() {
     let mut raw = base();
     raw.policy.code.ttl = "ten minutes".into();
     assert!(error_of(raw).starts_with("policy.code.ttl:"));
+}
+
+/// STYLE: the README's configuration reference is checked against the code.
+#[test]
+fn readme_reference_lists_every_key() {
+    let readme = include_str!("../../../../README.md");
+    let start = readme.find("<!-- config-reference:start -->").unwrap();
+    let end = readme.find("<!-- config-reference:end -->").unwrap();
+    let block = &readme[start..end];
+    let defaults = serde_json::to_value(RawConfig::default()).unwrap();
+    let mut missing = Vec::new();
+    walk("", &defaults, &mut |section, key| {
+        let header = if section.is_empty() {
+            String::new()
+        } else {
+            format!("[{section}]")
+        };
+        let in_section = block
+            .find(&header)
+            .map(|at| &block[at..])
+            .unwrap_or_default();
+        let base = key.trim_end_matches("_file");
+        let named = in_section
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("{key} =")))
+            || (key.ends_with("_file") && in_section.contains(&format!("or {key}")))
+            || (key.ends_with("_file") && in_section.contains(&format!("{base}_file")));
+        if !named {
+            missing.push(format!("{section}.{key}"));
+        }
+    });
+    assert!(missing.is_empty(), "README lacks {missing:?}");
+    let stale: Vec<&str> = block
+        .lines()
+        .filter_map(|l| l.split_once(" =").map(|(k, _)| k.trim()))
+        .filter(|k| !k.starts_with('#') && !k.is_empty())
+        .filter(|k| {
+            !serde_json::to_string(&defaults)
+                .unwrap()
+                .contains(&format!("\"{k}\""))
+        })
+        .filter(|k| !CLIENT_KEYS.contains(k))
+        .collect();
+    assert!(stale.is_empty(), "README names unknown keys {stale:?}");
+}
+
+const CLIENT_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "secret",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "token_endpoint_auth_method",
+    "application_type",
+    "scopes",
+    "id_token_signed_response_alg",
+    "minimum_acr",
+    "theme",
+    "home_url",
+];
+
+fn walk(section: &str, value: &serde_json::Value, found: &mut dyn FnMut(&str, &str)) {
+    let Some(map) = value.as_object() else { return };
+    for (key, inner) in map {
+        if inner.is_object() {
+            let path = if section.is_empty() {
+                key.clone()
+            } else {
+                format!("{section}.{key}")
+            };
+            walk(&path, inner, found);
+        } else if key != "clients" {
+            found(section, key);
+        }
+    }
+}
+
+#[test]
+fn readme_client_keys_are_the_code_s() {
+    let section: raw::ClientSection =
+        serde_json::from_value(serde_json::json!({"id": "x", "redirect_uris": []})).unwrap();
+    let value = serde_json::to_value(section).unwrap();
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != "secret_file")
+        .collect();
+    keys.sort_unstable();
+    let mut expected = CLIENT_KEYS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
 }

@@ -8,7 +8,10 @@ const KEY: &str = "0123456789abcdef0123456789abcdef-key";
 
 fn sesame(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
-    command.args(args).env_remove("SESAME_CONFIG").env("RUST_LOG", "off");
+    command
+        .args(args)
+        .env_remove("SESAME_CONFIG")
+        .env("RUST_LOG", "off");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -26,7 +29,9 @@ fn fails_with(output: &Output, needle: &str) {
 
 fn config_file(dir: &tempfile::TempDir, body: &str) -> String {
     let path = dir.path().join("sesame.toml");
-    std::fs::File::create(&path).and_then(|mut f| f.write_all(body.as_bytes())).expect("config written");
+    std::fs::File::create(&path)
+        .and_then(|mut f| f.write_all(body.as_bytes()))
+        .expect("config written");
     path.display().to_string()
 }
 
@@ -45,7 +50,10 @@ fn sqlite(dir: &tempfile::TempDir) -> String {
 
 #[test]
 fn missing_config_file() {
-    fails_with(&sesame(&["serve", "--config", "/nonexistent/sesame.toml"], &[]), "config file /nonexistent/sesame.toml not found");
+    fails_with(
+        &sesame(&["serve", "--config", "/nonexistent/sesame.toml"], &[]),
+        "config file /nonexistent/sesame.toml not found",
+    );
 }
 
 #[test]
@@ -58,13 +66,19 @@ fn config_file_from_the_environment() {
 fn missing_secret() {
     let dir = tempfile::tempdir().expect("dir");
     let file = config_file(&dir, "issuer = \"http://127.0.0.1:1\"\n");
-    fails_with(&sesame(&["serve", "--config", &file], &[]), "secrets.master_key is required");
+    fails_with(
+        &sesame(&["serve", "--config", &file], &[]),
+        "secrets.master_key is required",
+    );
 }
 
 #[test]
 fn unknown_key_is_named() {
     let dir = tempfile::tempdir().expect("dir");
-    let file = config_file(&dir, "issuer = \"http://127.0.0.1:1\"\n[http]\nlistne = \"x\"\n");
+    let file = config_file(
+        &dir,
+        "issuer = \"http://127.0.0.1:1\"\n[http]\nlistne = \"x\"\n",
+    );
     fails_with(&sesame(&["serve", "--config", &file], &[]), "listne");
 }
 
@@ -72,14 +86,23 @@ fn unknown_key_is_named() {
 fn unknown_environment_variable_is_named() {
     let dir = tempfile::tempdir().expect("dir");
     let file = good_config(&dir, "127.0.0.1:1", &sqlite(&dir));
-    fails_with(&sesame(&["serve", "--config", &file], &[("SESAME_HTTP__LISTNE", "x")]), "listne");
+    fails_with(
+        &sesame(
+            &["serve", "--config", &file],
+            &[("SESAME_HTTP__LISTNE", "x")],
+        ),
+        "listne",
+    );
 }
 
 #[test]
 fn environment_overrides_the_file() {
     let dir = tempfile::tempdir().expect("dir");
     let file = good_config(&dir, "127.0.0.1:1", &sqlite(&dir));
-    let out = sesame(&["serve", "--config", &file], &[("SESAME_SECRETS__MASTER_KEY", "short")]);
+    let out = sesame(
+        &["serve", "--config", &file],
+        &[("SESAME_SECRETS__MASTER_KEY", "short")],
+    );
     fails_with(&out, "secrets.master_key must have at least 32 characters");
 }
 
@@ -96,12 +119,21 @@ fn port_in_use() {
     let addr = taken.local_addr().expect("addr").to_string();
     let dir = tempfile::tempdir().expect("dir");
     let file = good_config(&dir, &addr, &sqlite(&dir));
-    fails_with(&sesame(&["serve", "--config", &file], &[]), "already in use");
+    fails_with(
+        &sesame(&["serve", "--config", &file], &[]),
+        "already in use",
+    );
 }
 
 #[test]
 fn every_command_has_help() {
-    for args in [&["--help"][..], &["serve", "--help"], &["demo", "--help"], &["user", "import", "--help"], &["client", "add", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["demo", "--help"],
+        &["user", "import", "--help"],
+        &["client", "add", "--help"],
+    ] {
         let out = sesame(args, &[]);
         assert!(out.status.success(), "{args:?}");
     }
@@ -122,15 +154,39 @@ fn user_import_reports_bad_lines_and_updates_existing_ones() {
     ];
     let input = dir.path().join("users.jsonl");
     std::fs::write(&input, lines.join("\n")).expect("input");
-    let out = sesame(&["user", "import", input.to_str().expect("path"), "--config", &file], &[]);
+    let out = sesame(
+        &[
+            "user",
+            "import",
+            input.to_str().expect("path"),
+            "--config",
+            &file,
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("3 created, 0 updated, 2 refused"), "{stdout}");
-    assert!(stderr.contains("line 2:") && stderr.contains("line 4:"), "{stderr}");
+    assert!(
+        stdout.contains("3 created, 0 updated, 2 refused"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 2:") && stderr.contains("line 4:"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("Plain-Password-1"));
     std::fs::write(&input, lines[0].replace("a@example.org", "b@example.org")).expect("input");
-    let out = sesame(&["user", "import", input.to_str().expect("path"), "--config", &file], &[]);
+    let out = sesame(
+        &[
+            "user",
+            "import",
+            input.to_str().expect("path"),
+            "--config",
+            &file,
+        ],
+        &[],
+    );
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 created, 1 updated, 0 refused"));
 }
@@ -146,25 +202,88 @@ fn user_import_commits_in_batches() {
     text.push_str("{\"number\": \"10000000\"}\n");
     let input = dir.path().join("many.jsonl");
     std::fs::write(&input, text).expect("input");
-    let out = sesame(&["user", "import", input.to_str().expect("path"), "--config", &file], &[]);
+    let out = sesame(
+        &[
+            "user",
+            "import",
+            input.to_str().expect("path"),
+            "--config",
+            &file,
+        ],
+        &[],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("2500 created, 0 updated, 1 refused"), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2501: number already given on line 1"));
+    assert!(
+        stdout.contains("2500 created, 0 updated, 1 refused"),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line 2501: number already given on line 1")
+    );
 }
 
 #[test]
 fn client_commands_round_trip() {
     let dir = tempfile::tempdir().expect("dir");
     let file = good_config(&dir, "127.0.0.1:1", &sqlite(&dir));
-    let add = sesame(&["client", "add", "--id", "app", "--redirect-uri", "https://app.example/cb", "--scope", "email", "--config", &file], &[]);
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let add = sesame(
+        &[
+            "client",
+            "add",
+            "--id",
+            "app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "email",
+            "--config",
+            &file,
+        ],
+        &[],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     assert!(String::from_utf8_lossy(&add.stdout).contains("client_secret: "));
-    let again = sesame(&["client", "add", "--id", "app", "--redirect-uri", "https://app.example/cb", "--config", &file], &[]);
+    let again = sesame(
+        &[
+            "client",
+            "add",
+            "--id",
+            "app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--config",
+            &file,
+        ],
+        &[],
+    );
     fails_with(&again, "already exists");
-    let bad = sesame(&["client", "add", "--id", "x", "--redirect-uri", "http://app.example/cb", "--config", &file], &[]);
+    let bad = sesame(
+        &[
+            "client",
+            "add",
+            "--id",
+            "x",
+            "--redirect-uri",
+            "http://app.example/cb",
+            "--config",
+            &file,
+        ],
+        &[],
+    );
     fails_with(&bad, "must be https");
     let list = sesame(&["client", "list", "--config", &file], &[]);
     assert!(String::from_utf8_lossy(&list.stdout).starts_with("app\tclient_secret_basic"));
-    assert!(sesame(&["client", "remove", "app", "--config", &file], &[]).status.success());
-    fails_with(&sesame(&["client", "remove", "app", "--config", &file], &[]), "no client app");
+    assert!(
+        sesame(&["client", "remove", "app", "--config", &file], &[])
+            .status
+            .success()
+    );
+    fails_with(
+        &sesame(&["client", "remove", "app", "--config", &file], &[]),
+        "no client app",
+    );
 }

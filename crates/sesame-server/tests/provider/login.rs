@@ -11,22 +11,49 @@ async fn participant_logs_in_to_an_openidconnect_rp() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let pending = rp.start(&["profile", "email", "cohort"]);
-    let back = rp::login(&server, &browser, &pending.url, "12345678", "jeanne@example.org").await.unwrap();
+    let back = rp::login(
+        &server,
+        &browser,
+        &pending.url,
+        "12345678",
+        "jeanne@example.org",
+    )
+    .await
+    .unwrap();
     assert!(back.starts_with("http://127.0.0.1:9/cb?"), "{back}");
-    assert_eq!(param(&back, "state").as_deref(), Some(pending.state.secret().as_str()));
+    assert_eq!(
+        param(&back, "state").as_deref(),
+        Some(pending.state.secret().as_str())
+    );
     // RFC 9207 §2: iss in the authorization response.
     assert_eq!(param(&back, "iss").as_deref(), Some(server.issuer.as_str()));
     let code = param(&back, "code").unwrap();
     let done = rp.finish(&code, pending).await.unwrap();
     let claims = &done.claims;
     assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("mfa"));
-    let amr: Vec<String> = claims.auth_method_refs().unwrap().iter().map(|a| a.as_str().to_owned()).collect();
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
     assert_eq!(amr, ["pwd", "otp", "mfa"]);
     assert!(claims.auth_time().is_some());
-    assert_ne!(claims.subject().as_str(), "12345678", "sub is never the cohort number");
-    assert_eq!(done.userinfo.email().map(|e| e.as_str()), Some("jeanne@example.org"));
+    assert_ne!(
+        claims.subject().as_str(),
+        "12345678",
+        "sub is never the cohort number"
+    );
+    assert_eq!(
+        done.userinfo.email().map(|e| e.as_str()),
+        Some("jeanne@example.org")
+    );
     assert_eq!(done.userinfo.subject(), claims.subject());
-    let given = done.userinfo.given_name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned());
+    let given = done
+        .userinfo
+        .given_name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
     assert_eq!(given.as_deref(), Some("Jeanne"));
     assert!(done.tokens.id_token().is_some());
     assert_eq!(done.tokens.token_type().as_ref(), "bearer");
@@ -38,8 +65,19 @@ async fn cohort_number_only_with_the_cohort_scope() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let pending = rp.start(&["email"]);
-    let back = rp::login(&server, &browser, &pending.url, "12345678", "jeanne@example.org").await.unwrap();
-    let done = rp.finish(&param(&back, "code").unwrap(), pending).await.unwrap();
+    let back = rp::login(
+        &server,
+        &browser,
+        &pending.url,
+        "12345678",
+        "jeanne@example.org",
+    )
+    .await
+    .unwrap();
+    let done = rp
+        .finish(&param(&back, "code").unwrap(), pending)
+        .await
+        .unwrap();
     let raw = serde_json::to_value(&done.userinfo).unwrap();
     assert!(raw.get("cohort_number").is_none());
     assert!(raw.get("given_name").is_none(), "profile was not asked for");
@@ -53,19 +91,34 @@ async fn unknown_number_and_wrong_password_look_the_same() {
     let rp = Rp::discover(&server).await.unwrap();
     let wrong = {
         let page = browser.get(&rp.start(&[]).url).await.unwrap();
-        password_step(&browser, &page, "12345678", "Not-The-Password-1").await.unwrap()
+        password_step(&browser, &page, "12345678", "Not-The-Password-1")
+            .await
+            .unwrap()
     };
     let unknown = {
         let page = browser.get(&rp.start(&[]).url).await.unwrap();
-        password_step(&browser, &page, "87654321", TEST_PASSWORD).await.unwrap()
+        password_step(&browser, &page, "87654321", TEST_PASSWORD)
+            .await
+            .unwrap()
     };
     for page in [&wrong, &unknown] {
         assert_eq!(page.screen().as_deref(), Some("login"));
         assert_eq!(page.notice().as_deref(), Some("invalid_credentials"));
     }
-    let strip = |body: &str| body.lines().filter(|l| !l.contains("value=") && !l.contains("flow=")).collect::<Vec<_>>().join("\n");
-    assert_eq!(strip(&wrong.body).replace("87654321", "12345678"), strip(&unknown.body).replace("87654321", "12345678"));
-    assert!(server.smtp.all().is_empty(), "no code is sent for a failed password");
+    let strip = |body: &str| {
+        body.lines()
+            .filter(|l| !l.contains("value=") && !l.contains("flow="))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        strip(&wrong.body).replace("87654321", "12345678"),
+        strip(&unknown.body).replace("87654321", "12345678")
+    );
+    assert!(
+        server.smtp.all().is_empty(),
+        "no code is sent for a failed password"
+    );
 }
 
 #[tokio::test]
@@ -73,7 +126,9 @@ async fn malformed_number_is_explained_and_kept() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let page = browser.get(&rp.start(&[]).url).await.unwrap();
-    let page = password_step(&browser, &page, "1234", TEST_PASSWORD).await.unwrap();
+    let page = password_step(&browser, &page, "1234", TEST_PASSWORD)
+        .await
+        .unwrap();
     assert_eq!(page.notice().as_deref(), Some("invalid_number"));
     assert!(page.body.contains("value=\"1234\""));
     assert!(page.body.contains("aria-invalid=\"true\""));
@@ -85,11 +140,24 @@ async fn wrong_code_then_resend_kills_the_earlier_code() {
     let rp = Rp::discover(&server).await.unwrap();
     let pending = rp.start(&[]);
     let page = browser.get(&pending.url).await.unwrap();
-    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD).await.unwrap();
-    let first = server.smtp.wait_for("jeanne@example.org", std::time::Duration::from_secs(10)).await.unwrap();
+    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let first = server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let first_code = sesame_testkit::extract_code(&first.body).unwrap();
-    let wrong = if first_code == "000000" { "111111" } else { "000000" };
-    let page = browser.submit(&page, "/login/code", &[("code", wrong)]).await.unwrap();
+    let wrong = if first_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let page = browser
+        .submit(&page, "/login/code", &[("code", wrong)])
+        .await
+        .unwrap();
     assert_eq!(page.notice().as_deref(), Some("wrong_code"));
     // Too soon: the resend waits for `resend_after`.
     let page = browser.submit(&page, "/login/resend", &[]).await.unwrap();
@@ -100,24 +168,49 @@ async fn wrong_code_then_resend_kills_the_earlier_code() {
 
 #[tokio::test]
 async fn resend_after_the_delay_invalidates_the_first_code() {
-    let server = sesame_testkit::TestServer::start_with(|raw| raw.policy.code.resend_after = "1s".into()).await.unwrap();
-    server.add_participant("12345678", "jeanne@example.org").await.unwrap();
+    let server =
+        sesame_testkit::TestServer::start_with(|raw| raw.policy.code.resend_after = "1s".into())
+            .await
+            .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
     let browser = Browser::new(&server.issuer).unwrap();
     let rp = Rp::discover(&server).await.unwrap();
     let page = browser.get(&rp.start(&[]).url).await.unwrap();
-    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD).await.unwrap();
-    let first = server.smtp.wait_for("jeanne@example.org", std::time::Duration::from_secs(10)).await.unwrap();
+    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let first = server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let page = browser.submit(&page, "/login/resend", &[]).await.unwrap();
     assert_eq!(page.notice().as_deref(), Some("code_resent"));
-    let second = server.smtp.wait_for("jeanne@example.org", std::time::Duration::from_secs(10)).await.unwrap();
+    let second = server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let old = sesame_testkit::extract_code(&first.body).unwrap();
     let new = sesame_testkit::extract_code(&second.body).unwrap();
     if old != new {
-        let page = browser.submit(&page, "/login/code", &[("code", &old)]).await.unwrap();
-        assert!(matches!(page.notice().as_deref(), Some("code_dead" | "wrong_code")));
+        let page = browser
+            .submit(&page, "/login/code", &[("code", &old)])
+            .await
+            .unwrap();
+        assert!(matches!(
+            page.notice().as_deref(),
+            Some("code_dead" | "wrong_code")
+        ));
     }
-    let page = browser.submit(&page, "/login/code", &[("code", &new)]).await.unwrap();
+    let page = browser
+        .submit(&page, "/login/code", &[("code", &new)])
+        .await
+        .unwrap();
     assert!(page.left_to.is_some_and(|u| u.contains("code=")));
 }
 
@@ -126,14 +219,26 @@ async fn codes_die_after_max_attempts() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let page = browser.get(&rp.start(&[]).url).await.unwrap();
-    let mut page = password_step(&browser, &page, "12345678", TEST_PASSWORD).await.unwrap();
-    let mail = server.smtp.wait_for("jeanne@example.org", std::time::Duration::from_secs(10)).await.unwrap();
+    let mut page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let mail = server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let code = sesame_testkit::extract_code(&mail.body).unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        page = browser.submit(&page, "/login/code", &[("code", wrong)]).await.unwrap();
+        page = browser
+            .submit(&page, "/login/code", &[("code", wrong)])
+            .await
+            .unwrap();
     }
-    let page = browser.submit(&page, "/login/code", &[("code", &code)]).await.unwrap();
+    let page = browser
+        .submit(&page, "/login/code", &[("code", &code)])
+        .await
+        .unwrap();
     assert_eq!(page.notice().as_deref(), Some("code_dead"));
     assert!(page.left_to.is_none());
 }
@@ -143,15 +248,34 @@ async fn sso_session_serves_a_second_request_without_a_login() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let pending = rp.start(&[]);
-    rp::login(&server, &browser, &pending.url, "12345678", "jeanne@example.org").await.unwrap();
+    rp::login(
+        &server,
+        &browser,
+        &pending.url,
+        "12345678",
+        "jeanne@example.org",
+    )
+    .await
+    .unwrap();
     let again = browser.get(&rp.start(&[]).url).await.unwrap();
-    assert!(again.left_to.as_deref().is_some_and(|u| u.contains("code=")));
+    assert!(
+        again
+            .left_to
+            .as_deref()
+            .is_some_and(|u| u.contains("code="))
+    );
     // OIDC Core §3.1.2.1: prompt=login and max_age=0 demand a new login.
     for extra in ["&prompt=login", "&max_age=0"] {
-        let page = browser.get(&format!("{}{extra}", rp.start(&[]).url)).await.unwrap();
+        let page = browser
+            .get(&format!("{}{extra}", rp.start(&[]).url))
+            .await
+            .unwrap();
         assert_eq!(page.screen().as_deref(), Some("login"), "{extra}");
     }
-    let none = browser.get(&format!("{}&prompt=none", rp.start(&[]).url)).await.unwrap();
+    let none = browser
+        .get(&format!("{}&prompt=none", rp.start(&[]).url))
+        .await
+        .unwrap();
     assert!(none.left_to.as_deref().is_some_and(|u| u.contains("code=")));
 }
 
@@ -162,14 +286,26 @@ async fn stale_page_restarts_the_ceremony_with_the_number_kept() {
     let page = browser.get(&rp.start(&[]).url).await.unwrap();
     // DESIGN §5.7: an expired flow or CSRF token restarts from the sealed request.
     let page = browser
-        .submit(&page, "/login", &[("csrf", "stale"), ("number", "12345678"), ("password", TEST_PASSWORD)])
+        .submit(
+            &page,
+            "/login",
+            &[
+                ("csrf", "stale"),
+                ("number", "12345678"),
+                ("password", TEST_PASSWORD),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(page.screen().as_deref(), Some("login"));
     assert_eq!(page.notice().as_deref(), Some("restarted"));
     assert!(page.body.contains("value=\"12345678\""));
-    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD).await.unwrap();
-    let page = code_step(&server, &browser, &page, "jeanne@example.org").await.unwrap();
+    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let page = code_step(&server, &browser, &page, "jeanne@example.org")
+        .await
+        .unwrap();
     assert!(page.left_to.is_some_and(|u| u.contains("code=")));
 }
 
@@ -179,17 +315,38 @@ async fn old_tab_after_the_login_continues_to_the_rp() {
     let rp = Rp::discover(&server).await.unwrap();
     let pending = rp.start(&[]);
     let old_tab = browser.get(&pending.url).await.unwrap();
-    rp::login(&server, &browser, &pending.url, "12345678", "jeanne@example.org").await.unwrap();
-    let page = password_step(&browser, &old_tab, "12345678", TEST_PASSWORD).await.unwrap();
+    rp::login(
+        &server,
+        &browser,
+        &pending.url,
+        "12345678",
+        "jeanne@example.org",
+    )
+    .await
+    .unwrap();
+    let page = password_step(&browser, &old_tab, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
     let back = page.left_to.expect("the old page continues to the RP");
-    assert_eq!(param(&back, "state").as_deref(), Some(pending.state.secret().as_str()));
+    assert_eq!(
+        param(&back, "state").as_deref(),
+        Some(pending.state.secret().as_str())
+    );
 }
 
 #[tokio::test]
 async fn forged_sealed_request_gives_an_error_page() {
     let (server, browser) = setup().await;
     let page = browser
-        .post_form(&server.url("/login"), &[("flow", "x"), ("csrf", "y"), ("req", "forged"), ("number", "12345678")])
+        .post_form(
+            &server.url("/login"),
+            &[
+                ("flow", "x"),
+                ("csrf", "y"),
+                ("req", "forged"),
+                ("number", "12345678"),
+            ],
+        )
         .await
         .unwrap();
     assert_eq!(page.status, 400);
@@ -201,7 +358,13 @@ async fn pages_carry_the_security_headers_and_accessible_fields() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let page = browser.get(&rp.start(&[]).url).await.unwrap();
-    let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let header = |name: &str| {
+        page.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
     assert_eq!(header("cache-control"), "no-store");
     assert!(header("content-security-policy").contains("script-src 'self'"));
     assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
@@ -218,7 +381,10 @@ async fn pages_carry_the_security_headers_and_accessible_fields() {
 async fn english_is_chosen_from_ui_locales() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
-    let page = browser.get(&format!("{}&ui_locales=en", rp.start(&[]).url)).await.unwrap();
+    let page = browser
+        .get(&format!("{}&ui_locales=en", rp.start(&[]).url))
+        .await
+        .unwrap();
     assert!(page.body.contains("<html lang=\"en\">"));
     assert!(page.body.contains("Password"));
 }

@@ -12,7 +12,10 @@ use sesame_testkit::{Browser, TestServer};
 /// A server with one participant, and a fresh browser.
 pub async fn setup() -> (TestServer, Browser) {
     let server = TestServer::start().await.expect("server starts");
-    server.add_participant("12345678", "jeanne@example.org").await.expect("participant");
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .expect("participant");
     let browser = Browser::new(&server.issuer).expect("browser");
     (server, browser)
 }

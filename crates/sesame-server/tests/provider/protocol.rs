@@ -9,7 +9,10 @@ use sesame_testkit::{Browser, TestServer};
 use crate::setup;
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -22,11 +25,17 @@ fn authorize_url(server: &TestServer, client: &str, redirect: &str, extra: &str)
 
 /// Logs in through the pages and returns the code sent to the RP.
 async fn code_for(server: &TestServer, browser: &Browser, url: &str) -> String {
-    let back = rp::login(server, browser, url, "12345678", "jeanne@example.org").await.unwrap();
+    let back = rp::login(server, browser, url, "12345678", "jeanne@example.org")
+        .await
+        .unwrap();
     param(&back, "code").unwrap()
 }
 
-async fn exchange(server: &TestServer, auth: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
+async fn exchange(
+    server: &TestServer,
+    auth: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
     let mut request = http().post(server.url("/token")).form(form);
     if let Some((id, secret)) = auth {
         request = request.basic_auth(id, Some(secret));
@@ -34,26 +43,49 @@ async fn exchange(server: &TestServer, auth: Option<(&str, &str)>, form: &[(&str
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    (status, response.json().await.unwrap_or(Value::Null), headers)
+    (
+        status,
+        response.json().await.unwrap_or(Value::Null),
+        headers,
+    )
 }
 
 #[tokio::test]
 async fn rfc6749_4_1_2_1_unregistered_redirect_uri_is_an_error_page_never_a_redirect() {
     let (server, browser) = setup().await;
-    for uri in ["https://evil.example/cb", "http://127.0.0.1:9/cb/extra", "http://127.0.0.1:9/cb?x=1", "http://127.0.0.1:10/cb"] {
-        let page = browser.get(&authorize_url(&server, RP.0, uri, "")).await.unwrap();
+    for uri in [
+        "https://evil.example/cb",
+        "http://127.0.0.1:9/cb/extra",
+        "http://127.0.0.1:9/cb?x=1",
+        "http://127.0.0.1:10/cb",
+    ] {
+        let page = browser
+            .get(&authorize_url(&server, RP.0, uri, ""))
+            .await
+            .unwrap();
         assert_eq!(page.status, 400, "{uri}");
         assert!(page.left_to.is_none());
         assert_eq!(page.error().as_deref(), Some("redirect_uri_mismatch"));
     }
-    let page = browser.get(&authorize_url(&server, "nobody", CALLBACK, "")).await.unwrap();
+    let page = browser
+        .get(&authorize_url(&server, "nobody", CALLBACK, ""))
+        .await
+        .unwrap();
     assert_eq!(page.error().as_deref(), Some("unknown_client"));
 }
 
 #[tokio::test]
 async fn rfc9700_2_1_1_public_client_without_pkce_is_refused() {
     let (server, browser) = setup().await;
-    let page = browser.get(&authorize_url(&server, PUBLIC, "http://127.0.0.1:9/public-cb", "")).await.unwrap();
+    let page = browser
+        .get(&authorize_url(
+            &server,
+            PUBLIC,
+            "http://127.0.0.1:9/public-cb",
+            "",
+        ))
+        .await
+        .unwrap();
     let back = page.left_to.unwrap();
     assert_eq!(param(&back, "error").as_deref(), Some("invalid_request"));
     assert_eq!(param(&back, "state").as_deref(), Some("st"));
@@ -64,28 +96,60 @@ async fn rfc9700_2_1_1_public_client_without_pkce_is_refused() {
 async fn rfc7636_plain_pkce_is_refused() {
     let (server, browser) = setup().await;
     let extra = format!("&code_challenge={VERIFIER}&code_challenge_method=plain");
-    let page = browser.get(&authorize_url(&server, RP.0, CALLBACK, &extra)).await.unwrap();
-    assert_eq!(param(&page.left_to.unwrap(), "error").as_deref(), Some("invalid_request"));
+    let page = browser
+        .get(&authorize_url(&server, RP.0, CALLBACK, &extra))
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&page.left_to.unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
 }
 
 #[tokio::test]
 async fn rfc9700_2_1_1_verifier_without_challenge_is_refused() {
     let (server, browser) = setup().await;
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, "")).await;
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", VERIFIER)];
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ];
     let (status, body, _) = exchange(&server, Some(RP), &form).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
 async fn rfc7636_4_6_wrong_verifier_is_refused() {
     let (server, browser) = setup().await;
     let extra = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, &extra)).await;
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, &extra),
+    )
+    .await;
     let wrong = VERIFIER.replace('d', "e");
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", wrong.as_str())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", wrong.as_str()),
+    ];
     let (status, body, _) = exchange(&server, Some(RP), &form).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -93,52 +157,127 @@ async fn public_client_with_pkce_logs_in() {
     let (server, browser) = setup().await;
     let redirect = "http://127.0.0.1:9/public-cb";
     let extra = format!("&code_challenge={CHALLENGE}&code_challenge_method=S256");
-    let code = code_for(&server, &browser, &authorize_url(&server, PUBLIC, redirect, &extra)).await;
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", redirect), ("code_verifier", VERIFIER), ("client_id", PUBLIC)];
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, PUBLIC, redirect, &extra),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", redirect),
+        ("code_verifier", VERIFIER),
+        ("client_id", PUBLIC),
+    ];
     let (status, body, headers) = exchange(&server, None, &form).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["id_token"].is_string() && body["access_token"].is_string());
-    assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    assert_eq!(
+        headers.get("cache-control").and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
 }
 
 #[tokio::test]
 async fn rfc6749_4_1_2_code_reuse_fails_and_revokes_the_first_tokens() {
     let (server, browser) = setup().await;
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, "")).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
     let (status, first, _) = exchange(&server, Some(RP), &form).await;
     assert_eq!(status, 200);
     let token = first["access_token"].as_str().unwrap().to_owned();
-    let userinfo = http().get(server.url("/userinfo")).bearer_auth(&token).send().await.unwrap();
+    let userinfo = http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(userinfo.status(), 200);
     let (status, second, _) = exchange(&server, Some(RP), &form).await;
-    assert_eq!((status, second["error"].as_str()), (400, Some("invalid_grant")));
-    let userinfo = http().get(server.url("/userinfo")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(
+        (status, second["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let userinfo = http()
+        .get(server.url("/userinfo"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(userinfo.status(), 401);
-    let challenge = userinfo.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let challenge = userinfo
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     assert!(challenge.contains("invalid_token"), "{challenge}");
 }
 
 #[tokio::test]
 async fn expired_code_is_refused() {
-    let server = TestServer::start_with(|raw| raw.policy.tokens.code_ttl = "1s".into()).await.unwrap();
-    server.add_participant("12345678", "jeanne@example.org").await.unwrap();
+    let server = TestServer::start_with(|raw| raw.policy.tokens.code_ttl = "1s".into())
+        .await
+        .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
     let browser = Browser::new(&server.issuer).unwrap();
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, "")).await;
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
     let (status, body, _) = exchange(&server, Some(RP), &form).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
 async fn rfc6749_5_2_wrong_client_secret_is_invalid_client() {
     let (server, browser) = setup().await;
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, "")).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
-    let (status, body, headers) = exchange(&server, Some((RP.0, "wrong-secret-0123456789")), &form).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
-    assert!(headers.get("www-authenticate").is_some_and(|v| v.to_str().unwrap_or_default().starts_with("Basic")));
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
+    let (status, body, headers) =
+        exchange(&server, Some((RP.0, "wrong-secret-0123456789")), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(
+        headers
+            .get("www-authenticate")
+            .is_some_and(|v| v.to_str().unwrap_or_default().starts_with("Basic"))
+    );
     // The right secret still works: the failed attempt did not consume the code.
     let (status, _, _) = exchange(&server, Some(RP), &form).await;
     assert_eq!(status, 200);
@@ -147,10 +286,23 @@ async fn rfc6749_5_2_wrong_client_secret_is_invalid_client() {
 #[tokio::test]
 async fn client_secret_post_and_mismatched_methods() {
     let (server, browser) = setup().await;
-    let code = code_for(&server, &browser, &authorize_url(&server, RP_POST.0, CALLBACK, "")).await;
-    let base = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP_POST.0, CALLBACK, ""),
+    )
+    .await;
+    let base = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
     let (status, body, _) = exchange(&server, Some(RP_POST), &base).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "basic for a post client");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "basic for a post client"
+    );
     let mut form = base.to_vec();
     form.extend([("client_id", RP_POST.0), ("client_secret", RP_POST.1)]);
     let (status, body, _) = exchange(&server, None, &form).await;
@@ -160,25 +312,47 @@ async fn client_secret_post_and_mismatched_methods() {
 #[tokio::test]
 async fn code_of_another_client_or_redirect_is_refused() {
     let (server, browser) = setup().await;
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, "")).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", "http://127.0.0.1:9/other")];
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9/other"),
+    ];
     let (status, body, _) = exchange(&server, Some(RP), &form).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
 async fn unsupported_grant_type_and_missing_code() {
     let (server, _) = setup().await;
     let (status, body, _) = exchange(&server, Some(RP), &[("grant_type", "password")]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
-    let (status, body, _) = exchange(&server, Some(RP), &[("grant_type", "authorization_code")]).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (status, body, _) =
+        exchange(&server, Some(RP), &[("grant_type", "authorization_code")]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
 async fn oidc_core_3_1_2_6_prompt_none_without_session_is_login_required() {
     let (server, browser) = setup().await;
-    let page = browser.get(&authorize_url(&server, RP.0, CALLBACK, "&prompt=none")).await.unwrap();
+    let page = browser
+        .get(&authorize_url(&server, RP.0, CALLBACK, "&prompt=none"))
+        .await
+        .unwrap();
     let back = page.left_to.unwrap();
     assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
     assert_eq!(param(&back, "state").as_deref(), Some("st"));
@@ -191,9 +365,20 @@ async fn userinfo_refuses_missing_forged_and_doubled_tokens() {
     let (server, _) = setup().await;
     let none = http().get(server.url("/userinfo")).send().await.unwrap();
     assert_eq!(none.status(), 401);
-    let forged = http().get(server.url("/userinfo")).bearer_auth("eyJhbGciOiJub25lIn0.e30.").send().await.unwrap();
+    let forged = http()
+        .get(server.url("/userinfo"))
+        .bearer_auth("eyJhbGciOiJub25lIn0.e30.")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), 401);
-    let doubled = http().post(server.url("/userinfo")).bearer_auth("a").form(&[("access_token", "b")]).send().await.unwrap();
+    let doubled = http()
+        .post(server.url("/userinfo"))
+        .bearer_auth("a")
+        .form(&[("access_token", "b")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(doubled.status(), 400);
 }
 
@@ -201,35 +386,89 @@ async fn userinfo_refuses_missing_forged_and_doubled_tokens() {
 async fn discovery_is_truthful_and_jwks_has_rs256_and_es256() {
     let (server, _) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
-    let doc: Value = http().get(server.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = http()
+        .get(server.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["issuer"], server.issuer.as_str());
-    assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(doc["grant_types_supported"], serde_json::json!(["authorization_code"]));
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!(["authorization_code"])
+    );
     assert!(doc.get("end_session_endpoint").is_none() && doc.get("revocation_endpoint").is_none());
-    let jwks: Value = http().get(server.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = http()
+        .get(server.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     let algs: Vec<&str> = keys.iter().map(|k| k["alg"].as_str().unwrap()).collect();
     assert!(algs.contains(&"RS256") && algs.contains(&"ES256"));
-    assert!(keys.iter().all(|k| k["kid"].is_string() && k.get("d").is_none()));
+    assert!(
+        keys.iter()
+            .all(|k| k["kid"].is_string() && k.get("d").is_none())
+    );
     drop(rp);
 }
 
 #[tokio::test]
 async fn access_token_is_an_rfc9068_jwt() {
     let (server, browser) = setup().await;
-    let code = code_for(&server, &browser, &authorize_url(&server, RP.0, CALLBACK, "")).await;
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CALLBACK)];
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
     let (_, body, _) = exchange(&server, Some(RP), &form).await;
     let token = body["access_token"].as_str().unwrap();
     let header = token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(header["alg"], "ES256");
     let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    for claim in ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "auth_time", "acr", "amr"] {
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    for claim in [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "jti",
+        "client_id",
+        "scope",
+        "auth_time",
+        "acr",
+        "amr",
+    ] {
         assert!(claims.get(claim).is_some(), "{claim}");
     }
     assert_eq!(claims["client_id"], RP.0);

@@ -19,7 +19,9 @@ async fn put_get_take_delete() {
 #[tokio::test]
 async fn keys_expire() {
     let s = MemoryState::new();
-    s.put("a", b"1".to_vec(), Duration::milliseconds(20)).await.ok();
+    s.put("a", b"1".to_vec(), Duration::milliseconds(20))
+        .await
+        .ok();
     tokio::time::sleep(StdDuration::from_millis(40)).await;
     assert_eq!(s.get("a").await, Ok(None));
     assert_eq!(s.put_new("a", b"2".to_vec(), secs(1)).await, Ok(true));

@@ -32,7 +32,11 @@ pub async fn show(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let chosen = query.lang.as_deref().and_then(crate::lang::supported);
     let jar = match chosen {
-        Some(lang) => jar.add(state.cookies.build(cookies::LANG, lang.to_owned(), Some(chrono::Duration::days(365)))),
+        Some(lang) => jar.add(state.cookies.build(
+            cookies::LANG,
+            lang.to_owned(),
+            Some(chrono::Duration::days(365)),
+        )),
         None => jar,
     };
     let (jar, ctx) = browser(&state, jar);
@@ -45,7 +49,8 @@ pub async fn show(
         }
         Err(error) => return unavailable(&state, page_lang(&state, &jar, &headers, &[]), &error),
     };
-    let lang = chosen.unwrap_or_else(|| page_lang(&state, &jar, &headers, &flow.request.ui_locales));
+    let lang =
+        chosen.unwrap_or_else(|| page_lang(&state, &jar, &headers, &flow.request.ui_locales));
     match state.provider.seal_request(&flow) {
         Ok(sealed) => {
             let jar = jar.add(state.cookies.build(cookies::REQUEST, sealed.clone(), None));
@@ -70,14 +75,24 @@ pub struct LoginFields {
 
 impl LoginFields {
     fn flow_form(&self) -> FlowForm {
-        FlowForm { flow_id: self.flow.clone(), csrf: self.csrf.clone(), sealed: self.req.clone() }
+        FlowForm {
+            flow_id: self.flow.clone(),
+            csrf: self.csrf.clone(),
+            sealed: self.req.clone(),
+        }
     }
 }
 
 type Fields = Result<Form<LoginFields>, FormRejection>;
 
 /// Runs one step with the parsed form, or answers a malformed form with a page.
-async fn step<F, Fut>(state: AppState, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields, run: F) -> Response
+async fn step<F, Fut>(
+    state: AppState,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+    run: F,
+) -> Response
 where
     F: FnOnce(AppState, LoginFields, BrowserContext, &'static str) -> Fut,
     Fut: Future<Output = Result<Outcome, ServiceError>>,
@@ -94,26 +109,66 @@ where
 }
 
 /// `POST /login`: number and password.
-pub async fn password(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields) -> Response {
-    step(state, jar, headers, fields, |state, f, ctx, lang| async move {
-        let remember = f.remember.is_some();
-        state.provider.submit_password(&f.flow_form(), &f.number, f.password.clone(), remember, &ctx, lang).await
-    })
+pub async fn password(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(
+        state,
+        jar,
+        headers,
+        fields,
+        |state, f, ctx, lang| async move {
+            let remember = f.remember.is_some();
+            state
+                .provider
+                .submit_password(
+                    &f.flow_form(),
+                    &f.number,
+                    f.password.clone(),
+                    remember,
+                    &ctx,
+                    lang,
+                )
+                .await
+        },
+    )
     .await
 }
 
 /// `POST /login/code`: the one-time code.
-pub async fn code(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields) -> Response {
+pub async fn code(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
     step(state, jar, headers, fields, |state, f, ctx, _| async move {
-        state.provider.submit_code(&f.flow_form(), &f.code, &ctx).await
+        state
+            .provider
+            .submit_code(&f.flow_form(), &f.code, &ctx)
+            .await
     })
     .await
 }
 
 /// `POST /login/resend`: a new code, which kills the earlier ones.
-pub async fn resend(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap, fields: Fields) -> Response {
-    step(state, jar, headers, fields, |state, f, ctx, lang| async move {
-        state.provider.resend_code(&f.flow_form(), &ctx, lang).await
-    })
+pub async fn resend(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(
+        state,
+        jar,
+        headers,
+        fields,
+        |state, f, ctx, lang| async move {
+            state.provider.resend_code(&f.flow_form(), &ctx, lang).await
+        },
+    )
     .await
 }

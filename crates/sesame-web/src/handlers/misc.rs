@@ -10,10 +10,19 @@ use crate::AppState;
 use crate::pages::{base_context, error_page, render};
 
 /// The help page with the support contacts.
-pub async fn help(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap) -> Response {
+pub async fn help(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+) -> Response {
     let lang = page_lang(&state, &jar, &headers, &[]);
     let theme = state.themes.get(None);
-    render(&state, StatusCode::OK, "help.html", base_context(&state, lang, theme.name(), ""))
+    render(
+        &state,
+        StatusCode::OK,
+        "help.html",
+        base_context(&state, lang, theme.name(), ""),
+    )
 }
 
 /// Liveness: the process answers.
@@ -39,8 +48,15 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// A theme's static file, falling back to the base theme.
-pub async fn asset(State(state): State<AppState>, Path((theme, file)): Path<(String, String)>) -> Response {
-    let Some(bytes) = state.themes.files().read_layered(&theme, &format!("static/{file}")) else {
+pub async fn asset(
+    State(state): State<AppState>,
+    Path((theme, file)): Path<(String, String)>,
+) -> Response {
+    let Some(bytes) = state
+        .themes
+        .files()
+        .read_layered(&theme, &format!("static/{file}"))
+    else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     let mime = match file.rsplit('.').next() {
@@ -55,12 +71,19 @@ pub async fn asset(State(state): State<AppState>, Path((theme, file)): Path<(Str
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     response
 }
 
 /// Any other path.
-pub async fn not_found(State(state): State<AppState>, jar: PrivateCookieJar, headers: HeaderMap) -> Response {
+pub async fn not_found(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+) -> Response {
     let lang = page_lang(&state, &jar, &headers, &[]);
     error_page(&state, lang, StatusCode::NOT_FOUND, "not_found")
 }

@@ -13,12 +13,18 @@ use crate::cookies;
 
 /// Reads the browser's cookies, minting the browser cookie when it is missing.
 pub fn browser(state: &AppState, jar: PrivateCookieJar) -> (PrivateCookieJar, BrowserContext) {
-    let existing = state.cookies.get(&jar, cookies::BROWSER).filter(|v| v.len() >= 16);
+    let existing = state
+        .cookies
+        .get(&jar, cookies::BROWSER)
+        .filter(|v| v.len() >= 16);
     let (jar, browser) = match existing {
         Some(value) => (jar, value),
         None => {
             let value = sesame_core::random::Random::token(&sesame_core::random::OsRandom, 18);
-            (jar.add(state.cookies.build(cookies::BROWSER, value.clone(), None)), value)
+            (
+                jar.add(state.cookies.build(cookies::BROWSER, value.clone(), None)),
+                value,
+            )
         }
     };
     let ctx = BrowserContext {
@@ -30,9 +36,16 @@ pub fn browser(state: &AppState, jar: PrivateCookieJar) -> (PrivateCookieJar, Br
 }
 
 /// The language for a page without a flow.
-pub fn page_lang(state: &AppState, jar: &PrivateCookieJar, headers: &HeaderMap, ui_locales: &[String]) -> &'static str {
+pub fn page_lang(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    headers: &HeaderMap,
+    ui_locales: &[String],
+) -> &'static str {
     let chosen = state.cookies.get(jar, cookies::LANG);
-    let accept = headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let accept = headers
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     crate::lang::negotiate(chosen.as_deref(), ui_locales, accept)
 }
 

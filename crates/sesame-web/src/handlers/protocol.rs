@@ -1,8 +1,8 @@
 //! The OAuth 2.0 / OpenID Connect endpoints.
 
 use axum::Json;
-use axum::extract::{Form, RawQuery, State};
 use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
@@ -27,7 +27,10 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 }
 
 fn cacheable(mut response: Response) -> Response {
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     response
 }
 
@@ -52,7 +55,12 @@ pub async fn authorize_post(
     authorize(state, jar, headers, pairs(&body)).await
 }
 
-async fn authorize(state: AppState, jar: PrivateCookieJar, headers: HeaderMap, pairs: Vec<(String, String)>) -> Response {
+async fn authorize(
+    state: AppState,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    pairs: Vec<(String, String)>,
+) -> Response {
     let ui_locales: Vec<String> = pairs
         .iter()
         .filter(|(k, _)| k == "ui_locales")
@@ -73,22 +81,38 @@ pub async fn token(
     form: Result<Form<RawTokenRequest>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return token_error(StatusCode::BAD_REQUEST, json!({"error": "invalid_request", "error_description": "the body must be a form with each parameter once"}), false);
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "error_description": "the body must be a form with each parameter once"}),
+            false,
+        );
     };
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match state.provider.token(authorization, &form).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
-            response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+                .headers_mut()
+                .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             response
         }
-        Err(TokenError::Refused { status, body, basic_challenge }) => {
+        Err(TokenError::Refused {
+            status,
+            body,
+            basic_challenge,
+        }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
             token_error(status, json!(body), basic_challenge)
         }
         Err(TokenError::Internal(error)) => {
             tracing::error!(%error, "token request failed on an internal error");
-            token_error(StatusCode::SERVICE_UNAVAILABLE, json!({"error": "temporarily_unavailable"}), false)
+            token_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "temporarily_unavailable"}),
+                false,
+            )
         }
     }
 }
@@ -97,9 +121,13 @@ fn token_error(status: StatusCode, body: serde_json::Value, basic_challenge: boo
     let mut response = (status, Json(body)).into_response();
     if basic_challenge {
         let challenge = HeaderValue::from_static("Basic realm=\"sesame\", charset=\"UTF-8\"");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
     }
-    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -127,13 +155,23 @@ pub async fn userinfo_post(
 /// `Some(Ok(token))` for a Bearer header, `Some(Err(()))` for another scheme.
 fn bearer(headers: &HeaderMap) -> Option<Result<String, ()>> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok();
-    Some(value.and_then(|v| {
-        let (scheme, token) = v.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
-    }).ok_or(()))
+    Some(
+        value
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| token.trim().to_owned())
+            })
+            .ok_or(()),
+    )
 }
 
-async fn userinfo(state: AppState, header: Option<Result<String, ()>>, body: Option<String>) -> Response {
+async fn userinfo(
+    state: AppState,
+    header: Option<Result<String, ()>>,
+    body: Option<String>,
+) -> Response {
     let token = match (header, body) {
         (Some(Ok(token)), None) | (None, Some(token)) => token,
         (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, None),
@@ -141,11 +179,19 @@ async fn userinfo(state: AppState, header: Option<Result<String, ()>>, body: Opt
     };
     match state.provider.userinfo(&token).await {
         Ok(claims) => Json(claims).into_response(),
-        Err(BearerError::InvalidRequest) => bearer_error(StatusCode::BAD_REQUEST, Some("invalid_request")),
-        Err(BearerError::InvalidToken) => bearer_error(StatusCode::UNAUTHORIZED, Some("invalid_token")),
+        Err(BearerError::InvalidRequest) => {
+            bearer_error(StatusCode::BAD_REQUEST, Some("invalid_request"))
+        }
+        Err(BearerError::InvalidToken) => {
+            bearer_error(StatusCode::UNAUTHORIZED, Some("invalid_token"))
+        }
         Err(BearerError::Internal(error)) => {
             tracing::error!(%error, "userinfo failed on an internal error");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "temporarily_unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": "temporarily_unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -156,10 +202,14 @@ fn bearer_error(status: StatusCode, error: Option<&str>) -> Response {
         Some(code) => format!("Bearer realm=\"sesame\", error=\"{code}\""),
         None => "Bearer realm=\"sesame\"".to_owned(),
     };
-    let body = error.map(|code| json!({"error": code})).unwrap_or_else(|| json!({"error": "invalid_token"}));
+    let body = error
+        .map(|code| json!({"error": code}))
+        .unwrap_or_else(|| json!({"error": "invalid_token"}));
     let mut response = (status, Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
