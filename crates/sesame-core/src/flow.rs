@@ -37,14 +37,19 @@ pub enum FlowStep {
     /// Waiting for the cohort number and password.
     Credentials,
     /// The password was right; waiting for the one-time code.
-    Code {
-        participant: ParticipantId,
-        channel: Channel,
-        /// The destination, masked for display.
-        destination: String,
-        sent_at: DateTime<Utc>,
-        remember: bool,
-    },
+    Code(CodeStep),
+}
+
+/// The code step: who is logging in and where the latest code went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeStep {
+    pub participant: ParticipantId,
+    pub channel: Channel,
+    /// The destination, masked for display.
+    pub destination: String,
+    pub sent_at: DateTime<Utc>,
+    /// "Stay connected" was ticked with the password.
+    pub remember: bool,
 }
 
 /// One login ceremony, kept in short-lived state under `flow:{id}`.

@@ -21,9 +21,9 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::hashing::PooledHasher;
 
-/// Opens the database and brings its schema up to date.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SeaStore>> {
-    let store = SeaStore::connect(&config.database_url)
+/// Opens the database at `url` and brings its schema up to date.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<SeaStore>> {
+    let store = SeaStore::connect(url)
         .await
         .map_err(|e| anyhow!("database: {e}"))?;
     store
@@ -99,7 +99,7 @@ pub struct App {
 
 /// Builds everything from the configuration.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
-    let store = open_store(config).await?;
+    let store = open_store(&config.database_url).await?;
     check_client_ids(&store, config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(OsRandom);

@@ -21,14 +21,7 @@ use crate::import;
 /// Opens the database named by the configuration; these commands need no secrets.
 pub async fn store(config_file: Option<&Path>) -> anyhow::Result<Arc<SeaStore>> {
     let raw = config::read_raw(config_file, RawConfig::default()).map_err(|e| anyhow!("{e}"))?;
-    let store = SeaStore::connect(&raw.database.url)
-        .await
-        .map_err(|e| anyhow!("database: {e}"))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| anyhow!("database migration failed: {e}"))?;
-    Ok(Arc::new(store))
+    crate::app::open_store(&raw.database.url).await
 }
 
 /// `sesame migrate`.

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use serde_json::{Value, json};
-use sesame_core::flow::{FlowNotice, FlowStep, LoginFlow};
+use sesame_core::flow::{CodeStep, FlowNotice, FlowStep, LoginFlow};
 use sesame_core::service::{ErrorPage, Outcome, ServiceError};
 
 use crate::AppState;
@@ -126,11 +126,11 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
             context["password_error"] = json!(flow.notice == Some(FlowNotice::InvalidCredentials));
             "login.html"
         }
-        FlowStep::Code {
+        FlowStep::Code(CodeStep {
             destination,
             sent_at,
             ..
-        } => {
+        }) => {
             let paris = *sent_at + chrono::Duration::hours(paris_offset_hours(*sent_at));
             context["destination"] = json!(destination);
             context["sent_time"] = json!(paris.format("%H:%M").to_string());

@@ -6,7 +6,7 @@ use sesame_protocol::authorize::PageError;
 use super::{ErrorPage, Outcome, Provider, SealedRequest, ServiceError};
 use crate::acr::{Acr, Channel, amr_for_code};
 use crate::audit::AuditKind;
-use crate::flow::{FlowNotice, FlowStep, LoginFlow};
+use crate::flow::{CodeStep, FlowNotice, FlowStep, LoginFlow};
 use crate::notify::{Message, Notice, Recipient};
 use crate::number::CohortNumber;
 use crate::otp::{self, CodeCheck, PendingCode};
@@ -172,13 +172,13 @@ impl Provider {
             serde_json::json!({"channel": "email"}),
         )
         .await;
-        flow.password_accepted(FlowStep::Code {
+        flow.password_accepted(FlowStep::Code(CodeStep {
             participant: participant.id,
             channel: Channel::Email,
             destination: mask_email(&email),
             sent_at: now,
             remember,
-        });
+        }));
         flow.notice = notice;
         self.save_flow(&flow).await?;
         Ok(Outcome::Show { flow_id: flow.id })
@@ -191,19 +191,16 @@ impl Provider {
         typed: &str,
         ctx: &BrowserContext,
     ) -> Result<Outcome, ServiceError> {
-        let flow = match self.flow_for_post(form, ctx, None).await? {
-            Ok(flow) => flow,
+        let (flow, step) = match self.code_flow(form, ctx).await? {
+            Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
-        let FlowStep::Code {
+        let CodeStep {
             participant,
             channel,
             remember,
             ..
-        } = flow.step.clone()
-        else {
-            return Ok(Outcome::Show { flow_id: flow.id });
-        };
+        } = step;
         let failures_key = format!("otp-failures:{participant}");
         let failures = self.deps.state.get(&failures_key).await?;
         let failures: u64 = failures
@@ -251,6 +248,23 @@ impl Provider {
         }
     }
 
+    /// The live flow of a code page, at the code step; any other state is answered by
+    /// showing the flow where it stands, or by recovering it.
+    async fn code_flow(
+        &self,
+        form: &FlowForm,
+        ctx: &BrowserContext,
+    ) -> Result<Result<(LoginFlow, CodeStep), Outcome>, ServiceError> {
+        let flow = match self.flow_for_post(form, ctx, None).await? {
+            Ok(flow) => flow,
+            Err(outcome) => return Ok(Err(outcome)),
+        };
+        match flow.step.clone() {
+            FlowStep::Code(step) => Ok(Ok((flow, step))),
+            FlowStep::Credentials => Ok(Err(Outcome::Show { flow_id: flow.id })),
+        }
+    }
+
     /// The participant asked for a new code.
     pub async fn resend_code(
         &self,
@@ -258,19 +272,16 @@ impl Provider {
         ctx: &BrowserContext,
         lang: &str,
     ) -> Result<Outcome, ServiceError> {
-        let flow = match self.flow_for_post(form, ctx, None).await? {
-            Ok(flow) => flow,
+        let (flow, step) = match self.code_flow(form, ctx).await? {
+            Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
-        let FlowStep::Code {
+        let CodeStep {
             participant,
             sent_at,
             remember,
             ..
-        } = flow.step.clone()
-        else {
-            return Ok(Outcome::Show { flow_id: flow.id });
-        };
+        } = step;
         if self.now() - sent_at < self.policy.code.resend_after {
             return self.show(flow, FlowNotice::ResendTooSoon).await;
         }
@@ -369,7 +380,7 @@ impl Provider {
             return Ok(None);
         };
         let same_person = match (&flow.step, number.map(CohortNumber::parse)) {
-            (FlowStep::Code { participant, .. }, _) => *participant == session.participant,
+            (FlowStep::Code(step), _) => step.participant == session.participant,
             (FlowStep::Credentials, Some(Ok(typed))) => {
                 let found = self.deps.participants.by_number(&typed).await?;
                 found.is_some_and(|p| p.id == session.participant)
