@@ -18,7 +18,6 @@ pub struct ProviderMetadata {
     pub grant_types_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
-    pub userinfo_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
@@ -47,7 +46,6 @@ impl ProviderMetadata {
             grant_types_supported: vec!["authorization_code"],
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec!["RS256", "ES256"],
-            userinfo_signing_alg_values_supported: vec![],
             token_endpoint_auth_methods_supported: vec![
                 "client_secret_basic",
                 "client_secret_post",

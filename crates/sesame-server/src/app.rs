@@ -9,7 +9,7 @@ use sesame_core::crypto::Sealer;
 use sesame_core::keys::{self, KeyRing, SigningAlg};
 use sesame_core::random::{OsRandom, Random};
 use sesame_core::service::{Clients, Deps, Provider};
-use sesame_core::store::{ClientStore, KeyStore};
+use sesame_core::store::{AuditStore, ClientStore, KeyStore};
 use sesame_notify::{ConsoleMailer, Dispatcher, Mailer, SmtpMailer};
 use sesame_state::MemoryState;
 use sesame_store::SeaStore;
@@ -95,6 +95,7 @@ pub struct App {
     pub router: axum::Router,
     pub dispatcher: Arc<Dispatcher>,
     pub store: Arc<SeaStore>,
+    pub audit_retention: chrono::Duration,
 }
 
 /// Builds everything from the configuration.
@@ -139,6 +140,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         router: sesame_web::router(state),
         dispatcher,
         store,
+        audit_retention: config.audit_retention,
     })
 }
 
@@ -181,6 +183,11 @@ pub async fn serve(
     let sender = tokio::spawn(dispatcher.run(async move {
         let _ = dispatch_rx.wait_for(|s| *s).await;
     }));
+    let retention = tokio::spawn(purge_audit(
+        app.store.clone(),
+        app.audit_retention,
+        rx.clone(),
+    ));
     let service = app
         .router
         .into_make_service_with_connect_info::<SocketAddr>();
@@ -192,9 +199,33 @@ pub async fn serve(
         .await
         .context("http server failed");
     let _ = sender.await;
+    let _ = retention.await;
     app.store.close().await;
     drop(rx);
     served
+}
+
+/// Deletes audit events older than the retention, at start and every hour.
+async fn purge_audit(
+    store: Arc<SeaStore>,
+    retention: chrono::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let before = chrono::Utc::now() - retention;
+        match AuditStore::purge(store.as_ref(), before).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "old audit events deleted"),
+            Err(error) => tracing::warn!(%error, "audit retention not applied"),
+        }
+        let hour = std::time::Duration::from_secs(3600);
+        if tokio::time::timeout(hour, stop.wait_for(|s| *s))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
 }
 
 /// Starts the app in the background on `listener` (tests, the demo).

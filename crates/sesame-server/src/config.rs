@@ -43,6 +43,7 @@ pub struct Config {
     pub default_theme: String,
     pub themes_dir: PathBuf,
     pub policy: Policy,
+    pub audit_retention: chrono::Duration,
     pub clients: Vec<Client>,
 }
 
@@ -136,6 +137,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         return Err(bad("database.url must start with sqlite: or postgres://"));
     }
     let policy = policy(&raw.policy)?;
+    let audit_retention =
+        parse_duration(&raw.audit.retention).map_err(|e| bad(format!("audit.retention: {e}")))?;
     let clients = raw
         .clients
         .into_iter()
@@ -164,6 +167,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         default_theme: raw.ui.default_theme,
         themes_dir: raw.ui.themes_dir,
         policy,
+        audit_retention,
         clients,
     })
 }

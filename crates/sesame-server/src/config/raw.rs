@@ -18,7 +18,24 @@ pub struct RawConfig {
     pub email: EmailSection,
     pub ui: UiSection,
     pub policy: PolicySection,
+    pub audit: AuditSection,
     pub clients: Vec<ClientSection>,
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// How long audit events are kept; older ones are deleted every hour.
+    pub retention: String,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            retention: "365d".into(),
+        }
+    }
 }
 
 /// `[http]`

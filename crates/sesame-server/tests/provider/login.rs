@@ -388,3 +388,47 @@ async fn english_is_chosen_from_ui_locales() {
     assert!(page.body.contains("<html lang=\"en\">"));
     assert!(page.body.contains("Password"));
 }
+
+#[tokio::test]
+async fn participant_logs_in_on_postgresql() {
+    let base = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("e2e_{}", std::process::id());
+    let store = sesame_store::SeaStore::connect_postgres_schema(&base, &schema)
+        .await
+        .unwrap();
+    store.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    let server = sesame_testkit::TestServer::start_with(|raw| raw.database.url = url)
+        .await
+        .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let rp = Rp::discover(&server).await.unwrap();
+    let pending = rp.start(&["email"]);
+    let back = rp::login(
+        &server,
+        &browser,
+        &pending.url,
+        "12345678",
+        "jeanne@example.org",
+    )
+    .await
+    .unwrap();
+    let done = rp
+        .finish(&param(&back, "code").unwrap(), pending)
+        .await
+        .unwrap();
+    assert_eq!(
+        done.userinfo.email().map(|e| e.as_str()),
+        Some("jeanne@example.org")
+    );
+    server.stop().await;
+    sesame_store::SeaStore::drop_postgres_schema(&base, &schema)
+        .await
+        .unwrap();
+}
