@@ -79,13 +79,12 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
             let age = session
                 .remember
                 .then(|| session.hard_expiry(&policy.session) - session.created_at);
-            let jar = jar
-                .add(
-                    state
-                        .cookies
-                        .build(cookies::SESSION, session.id.clone(), age),
-                )
-                .remove(state.cookies.removal(cookies::REQUEST));
+            // The sealed request cookie stays: a page brought back with the back button
+            // then continues to the RP with the live session (DESIGN §5.7).
+            let cookie = state
+                .cookies
+                .build(cookies::SESSION, session.id.clone(), age);
+            let jar = jar.add(cookie);
             (jar, Redirect::to(&url)).into_response()
         }
     }
@@ -135,6 +134,8 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
             context["destination"] = json!(destination);
             context["sent_time"] = json!(paris.format("%H:%M").to_string());
             context["code_minutes"] = json!(state.provider.policy().code.ttl.num_minutes());
+            context["resend_seconds"] =
+                json!(state.provider.policy().code.resend_after.num_seconds());
             context["code_error"] = json!(matches!(
                 flow.notice,
                 Some(FlowNotice::WrongCode | FlowNotice::CodeDead)

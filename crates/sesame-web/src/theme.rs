@@ -151,7 +151,6 @@ impl Theme {
                         )
                     })
                     .collect();
-                kwargs.assert_all_used()?;
                 Ok(fill(&text, &args))
             },
         );

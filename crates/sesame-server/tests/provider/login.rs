@@ -432,3 +432,46 @@ async fn participant_logs_in_on_postgresql() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn back_button_after_the_login_continues_to_the_rp() {
+    let (server, browser) = setup().await;
+    let rp = Rp::discover(&server).await.unwrap();
+    let pending = rp.start(&[]);
+    let page = browser.get(&pending.url).await.unwrap();
+    let code_page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let done = code_step(&server, &browser, &code_page, "jeanne@example.org")
+        .await
+        .unwrap();
+    assert!(done.left_to.is_some());
+    // DESIGN §5.7: the page the back button reloads is not a dead end.
+    let again = browser.get(&code_page.url).await.unwrap();
+    let back = again
+        .left_to
+        .clone()
+        .unwrap_or_else(|| panic!("{:?} {:?} {}", again.screen(), again.error(), again.url));
+    assert_eq!(
+        param(&back, "state").as_deref(),
+        Some(pending.state.secret().as_str())
+    );
+}
+
+#[tokio::test]
+async fn malformed_number_takes_the_focus() {
+    let (server, browser) = setup().await;
+    let rp = Rp::discover(&server).await.unwrap();
+    let page = browser.get(&rp.start(&[]).url).await.unwrap();
+    let page = password_step(&browser, &page, "1234", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let number_line = page
+        .body
+        .lines()
+        .skip_while(|l| !l.contains("id=\"number\""))
+        .take(3)
+        .collect::<String>();
+    assert!(number_line.contains("autofocus"), "{number_line}");
+    drop(server);
+}
