@@ -24,8 +24,10 @@ pub enum FlowNotice {
     CodeResent,
     /// Too many wrong codes for this account within the hour.
     CodeThrottled,
-    /// A resend came too soon or too often.
+    /// A resend came before `resend_after`.
     ResendTooSoon,
+    /// `max_sends_per_hour` codes were already sent.
+    TooManyCodes,
     /// No address to send a code to: the support must help.
     NoContact,
 }

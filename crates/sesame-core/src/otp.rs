@@ -13,6 +13,8 @@ use crate::secret::SecretString;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingCode {
     digest: String,
+    /// The login flow the code was sent for; a code sent for another flow replaces it.
+    pub flow: String,
     pub attempts: u32,
     pub channel: Channel,
     pub sent_at: DateTime<Utc>,
@@ -47,12 +49,14 @@ impl PendingCode {
     pub fn new(
         key: &[u8],
         code: &SecretString,
+        flow: &str,
         channel: Channel,
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> Self {
         Self {
             digest: digest(key, code.expose()),
+            flow: flow.to_owned(),
             attempts: 0,
             channel,
             sent_at: now,
@@ -109,7 +113,7 @@ mod tests {
     fn right_code_is_accepted_with_spaces() {
         let now = Utc::now();
         let code = SecretString::new("012345");
-        let mut p = PendingCode::new(KEY, &code, Channel::Email, now, Duration::minutes(10));
+        let mut p = PendingCode::new(KEY, &code, "f", Channel::Email, now, Duration::minutes(10));
         assert_eq!(p.check(KEY, "012 345", 5, now), CodeCheck::Accepted);
     }
 
@@ -117,12 +121,13 @@ mod tests {
     fn tries_and_expiry_are_limited() {
         let now = Utc::now();
         let code = SecretString::new("012345");
-        let mut p = PendingCode::new(KEY, &code, Channel::Email, now, Duration::minutes(10));
+        let mut p = PendingCode::new(KEY, &code, "f", Channel::Email, now, Duration::minutes(10));
         for _ in 0..5 {
             assert_eq!(p.check(KEY, "999999", 5, now), CodeCheck::Wrong);
         }
         assert_eq!(p.check(KEY, "012345", 5, now), CodeCheck::Dead);
-        let mut fresh = PendingCode::new(KEY, &code, Channel::Email, now, Duration::minutes(10));
+        let mut fresh =
+            PendingCode::new(KEY, &code, "f", Channel::Email, now, Duration::minutes(10));
         assert_eq!(
             fresh.check(KEY, "012345", 5, now + Duration::minutes(10)),
             CodeCheck::Dead

@@ -84,6 +84,31 @@ impl Default for TokenPolicy {
     }
 }
 
+/// At most `max` events per `window`, the window starting with the first event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// Abuse limits (DESIGN §5.4): they slow down, they never lock out for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wrong passwords per cohort number (known or not).
+    pub per_account: Rate,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            per_account: Rate {
+                max: 10,
+                window: Duration::minutes(15),
+            },
+        }
+    }
+}
+
 /// Every tunable rule the domain applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -91,6 +116,7 @@ pub struct Policy {
     pub code: CodePolicy,
     pub session: SessionPolicy,
     pub tokens: TokenPolicy,
+    pub limits: Limits,
     /// How long a login page stays valid before its flow expires.
     pub flow_ttl: Option<Duration>,
 }

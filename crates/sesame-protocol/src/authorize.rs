@@ -161,6 +161,7 @@ pub fn validate(
         state: raw.state.clone(),
         error: OAuthError::new(code, why),
     };
+    lengths_are_bounded(raw).map_err(|(c, w)| fail(c, w))?;
     no_request_objects(raw).map_err(|(c, w)| fail(c, w))?;
     response_type_is_code(raw).map_err(|(c, w)| fail(c, w))?;
     response_mode_is_query(raw).map_err(|(c, w)| fail(c, w))?;
@@ -224,6 +225,11 @@ fn same_loopback(registered: &str, requested: &str) -> bool {
     let (Ok(mut a), Ok(mut b)) = (Url::parse(registered), Url::parse(requested)) else {
         return false;
     };
+    // Only the port may differ: a URI that the parser had to rewrite (`127.1`,
+    // `0x7f.0.0.1`, `/x/../cb`) is not the registered one.
+    if b.as_str() != requested {
+        return false;
+    }
     let is_loopback =
         |u: &Url| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1") | Some("[::1]"));
     if !is_loopback(&a) || !is_loopback(&b) {
@@ -231,6 +237,37 @@ fn same_loopback(registered: &str, requested: &str) -> bool {
     }
     let cleared = a.set_port(None).is_ok() && b.set_port(None).is_ok();
     cleared && a == b
+}
+
+/// The longest `state` or `nonce` accepted. The request travels sealed in a cookie that
+/// must stay under the browsers' 4 KB limit (DESIGN §5.7).
+pub const MAX_STATE_LENGTH: usize = 512;
+
+fn lengths_are_bounded(raw: &RawAuthorizationRequest) -> Check<()> {
+    let too_long = |v: &Option<String>, max: usize| v.as_ref().is_some_and(|v| v.len() > max);
+    if too_long(&raw.state, MAX_STATE_LENGTH) {
+        return Err((
+            Code::InvalidRequest,
+            "state is too long (at most 512 characters)",
+        ));
+    }
+    if too_long(&raw.nonce, MAX_STATE_LENGTH) {
+        return Err((
+            Code::InvalidRequest,
+            "nonce is too long (at most 512 characters)",
+        ));
+    }
+    let others = [
+        &raw.ui_locales,
+        &raw.acr_values,
+        &raw.prompt,
+        &raw.max_age,
+        &raw.scope,
+    ];
+    if others.iter().any(|v| too_long(v, 256)) {
+        return Err((Code::InvalidRequest, "a parameter is too long"));
+    }
+    Ok(())
 }
 
 fn no_request_objects(raw: &RawAuthorizationRequest) -> Check<()> {

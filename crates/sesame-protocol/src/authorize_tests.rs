@@ -205,3 +205,41 @@ fn redirect_keeps_registered_query() {
     );
     assert_eq!(url, "https://rp.example/cb?a=1&code=x+y&state=s");
 }
+
+#[test]
+fn rfc8252_7_3_loopback_must_be_written_as_registered() {
+    for uri in [
+        "http://127.1:5555/cb",
+        "http://0x7f.0.0.1:5555/cb",
+        "http://2130706433:5555/cb",
+        "http://127.0.0.1:5555/x/../cb",
+    ] {
+        let raw = with(&[
+            ("redirect_uri", uri),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]);
+        assert_eq!(
+            run(&raw, true, true),
+            Err(AuthorizeError::Page(PageError::RedirectUriMismatch)),
+            "{uri}"
+        );
+    }
+}
+
+#[test]
+fn overlong_state_is_refused_to_keep_the_sealed_request_small() {
+    let long = "s".repeat(MAX_STATE_LENGTH + 1);
+    let raw = RawAuthorizationRequest::from_pairs(&pairs(&[
+        ("client_id", "rp"),
+        ("redirect_uri", "https://rp.example/cb"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("state", &long),
+    ]))
+    .unwrap_or_default();
+    assert_eq!(
+        redirect_code(run(&raw, false, false)),
+        Some(Code::InvalidRequest)
+    );
+}

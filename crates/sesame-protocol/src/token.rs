@@ -17,6 +17,22 @@ pub struct RawTokenRequest {
     pub client_secret: Option<String>,
 }
 
+impl RawTokenRequest {
+    /// RFC 6749 §3.2: "Parameters sent without a value MUST be treated as if they were
+    /// omitted from the request."
+    pub fn without_empty(self) -> Self {
+        let keep = |v: Option<String>| v.filter(|v| !v.is_empty());
+        Self {
+            grant_type: keep(self.grant_type),
+            code: keep(self.code),
+            redirect_uri: keep(self.redirect_uri),
+            code_verifier: keep(self.code_verifier),
+            client_id: keep(self.client_id),
+            client_secret: keep(self.client_secret),
+        }
+    }
+}
+
 /// How the client authenticated (RFC 6749 §2.3.1).
 #[derive(Clone, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -107,7 +123,11 @@ pub fn client_auth(
 /// RFC 6749 §2.3.1: the id and secret are form-urlencoded before the Basic encoding.
 fn parse_basic(header: &str) -> Result<(String, String), OAuthError<Code>> {
     let bad = || invalid_client("malformed Basic credentials");
-    let encoded = header.strip_prefix("Basic ").ok_or_else(bad)?;
+    // RFC 7235 §2.1: the scheme name is case-insensitive.
+    let (scheme, encoded) = header.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
@@ -157,6 +177,24 @@ mod tests {
                 secret: "s:cret".into()
             })
         );
+    }
+
+    #[test]
+    fn rfc7235_2_1_scheme_is_case_insensitive() {
+        let header = format!("basic {}", STANDARD.encode("a:b"));
+        let auth = client_auth(Some(&header), &body(None, None));
+        assert_eq!(auth.map(|a| a.method()), Ok("client_secret_basic"));
+        let bearer = format!("Bearer {}", STANDARD.encode("a:b"));
+        assert!(client_auth(Some(&bearer), &body(None, None)).is_err());
+    }
+
+    #[test]
+    fn rfc6749_3_2_empty_parameters_count_as_absent() {
+        let raw = RawTokenRequest {
+            code_verifier: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(raw.without_empty().code_verifier, None);
     }
 
     #[test]

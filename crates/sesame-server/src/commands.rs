@@ -39,6 +39,9 @@ pub async fn import(
 ) -> anyhow::Result<bool> {
     let input =
         std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    if !file.is_file() {
+        return Err(anyhow!("{} is not a readable file", file.display()));
+    }
     let store = store(config_file).await?;
     let hasher = PooledHasher::new();
     let reader = std::io::BufReader::new(input);
@@ -129,8 +132,9 @@ fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
     {
         return Err(anyhow!("--scope: unknown scope {bad}"));
     }
-    if args.id.is_empty() || args.id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(anyhow!("--id must be a non-empty id without spaces"));
+    let bad_id = args.id.chars().any(|c| c.is_whitespace() || c.is_control());
+    if args.id.is_empty() || args.id.len() > 128 || bad_id {
+        return Err(anyhow!("--id must be 1 to 128 characters without spaces"));
     }
     let auth_method = match (args.public, args.secret_post) {
         (true, _) => AuthMethod::None,

@@ -13,7 +13,9 @@ use sesame_core::SecretString;
 use sesame_core::acr::Acr;
 use sesame_core::client::{ApplicationType, AuthMethod, Client, ClientSource, SecretDigest};
 use sesame_core::keys::SigningAlg;
-use sesame_core::policy::{CodePolicy, PasswordPolicy, Policy, SessionPolicy, TokenPolicy};
+use sesame_core::policy::{
+    CodePolicy, Limits, PasswordPolicy, Policy, Rate, SessionPolicy, TokenPolicy,
+};
 use sesame_protocol::scope::KNOWN_SCOPES;
 use url::Url;
 
@@ -57,8 +59,11 @@ pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
 pub fn read_raw(file: Option<&Path>, defaults: RawConfig) -> Result<RawConfig, ConfigError> {
     let mut figment = Figment::from(Serialized::defaults(defaults));
     if let Some(path) = file {
-        if !path.is_file() {
+        if !path.exists() {
             return Err(bad(format!("config file {} not found", path.display())));
+        }
+        if !path.is_file() {
+            return Err(bad(format!("config file {} is not a file", path.display())));
         }
         figment = figment.merge(Toml::file_exact(path));
     }
@@ -69,6 +74,9 @@ pub fn read_raw(file: Option<&Path>, defaults: RawConfig) -> Result<RawConfig, C
 }
 
 fn one_line(text: &str) -> String {
+    // Figment names keys within its profile (`default.http.lisen`); the profile means
+    // nothing to an operator.
+    let text = text.replace("\"default.", "\"");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -241,8 +249,23 @@ fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
             access_token_ttl: d("tokens.access_token_ttl", &raw.tokens.access_token_ttl)?,
             id_token_ttl: d("tokens.id_token_ttl", &raw.tokens.id_token_ttl)?,
         },
+        limits: Limits {
+            per_account: rate("limits.per_account", &raw.limits.per_account)?,
+        },
         flow_ttl: None,
     })
+}
+
+/// Parses `"N/duration"`.
+fn rate(name: &str, value: &str) -> Result<Rate, ConfigError> {
+    let bad_rate = || bad(format!("policy.{name}: \"{value}\" is not like \"10/15m\""));
+    let (count, window) = value.split_once('/').ok_or_else(bad_rate)?;
+    let max: u32 = count.trim().parse().map_err(|_| bad_rate())?;
+    if max == 0 {
+        return Err(bad_rate());
+    }
+    let window = parse_duration(window).map_err(|e| bad(format!("policy.{name}: {e}")))?;
+    Ok(Rate { max, window })
 }
 
 fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
@@ -346,6 +369,11 @@ pub fn redirect_uri(name: &str, uri: &str, kind: ApplicationType) -> Result<(), 
     let url = Url::parse(uri).map_err(|e| bad(format!("{name}: {uri}: {e}")))?;
     if url.fragment().is_some() {
         return Err(bad(format!("{name}: {uri} must not have a fragment")));
+    }
+    if url.host_str().is_some_and(|h| h.contains('*')) {
+        return Err(bad(format!(
+            "{name}: {uri} must name one host (no wildcard)"
+        )));
     }
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     let ok = match url.scheme() {

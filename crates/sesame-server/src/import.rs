@@ -53,13 +53,33 @@ pub struct Summary {
 }
 
 /// Checks a line and turns it into a record; the password, if plain, is hashed later.
+/// The longest line taken: far more than any participant needs.
+const MAX_LINE: usize = 16 * 1024;
+
+fn decode_line(bytes: Vec<u8>) -> Result<String, String> {
+    if bytes.len() > MAX_LINE {
+        return Err(format!("line longer than {MAX_LINE} bytes"));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())?;
+    if text.ends_with('\r') {
+        text.pop();
+    }
+    Ok(text)
+}
+
 fn parse_line(text: &str) -> Result<(ParticipantRecord, Option<SecretString>), String> {
-    let line: Line = serde_json::from_str(text).map_err(|e| {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| "not valid JSON".to_owned())?;
+    if !value.is_object() {
+        return Err("each line must be a JSON object".into());
+    }
+    let line: Line = serde_json::from_value(value).map_err(|e| {
         format!(
             "not a valid participant: {}",
             strip_position(&e.to_string())
         )
     })?;
+    check_profile(&line)?;
     let number = match &line.number {
         serde_json::Value::String(s) => {
             CohortNumber::parse(s).map_err(|_| "number must be 8 digits".to_owned())?
@@ -118,6 +138,32 @@ fn secret_text(
         Some(serde_json::Value::String(text)) => Ok(Some(SecretString::new(text))),
         Some(_) => Err(format!("{name} must be a string")),
     }
+}
+
+/// Names and locale: bounded, and the locale shaped like a language tag.
+fn check_profile(line: &Line) -> Result<(), String> {
+    for (name, value) in [
+        ("given_name", &line.given_name),
+        ("family_name", &line.family_name),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > 200 || v.chars().any(char::is_control))
+        {
+            return Err(format!(
+                "{name} is longer than 200 characters or has control characters"
+            ));
+        }
+    }
+    let tag = |t: &str| {
+        t.len() <= 35
+            && t.split('-')
+                .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    };
+    if line.locale.as_deref().is_some_and(|l| !tag(l)) {
+        return Err("locale is not a language tag like fr or fr-FR".into());
+    }
+    Ok(())
 }
 
 fn strip_position(message: &str) -> String {
@@ -182,9 +228,16 @@ pub async fn run(
     let mut summary = Summary::default();
     let mut batch: Vec<(usize, ParticipantRecord)> = Vec::with_capacity(BATCH);
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, line) in input.lines().enumerate() {
+    for (index, line) in input.split(b'\n').enumerate() {
         let number = index + 1;
-        let text = line?;
+        let bytes = line?;
+        let text = match decode_line(bytes) {
+            Ok(text) => text,
+            Err(why) => {
+                summary.refused.push((number, why));
+                continue;
+            }
+        };
         if text.trim().is_empty() {
             continue;
         }

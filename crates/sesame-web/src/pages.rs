@@ -11,8 +11,9 @@ use crate::AppState;
 use crate::cookies;
 use crate::theme::LANGUAGES;
 
-/// The context every page gets.
-pub fn base_context(state: &AppState, lang: &str, theme: &str, lang_query: &str) -> Value {
+/// The context every page gets. `switch` is the query prefix that reloads the page in
+/// another language (`Some("")` for a page without parameters); `None` hides the switch.
+pub fn base_context(state: &AppState, lang: &str, theme: &str, switch: Option<&str>) -> Value {
     let languages: Vec<Value> = LANGUAGES
         .iter()
         .map(|(code, label)| json!({"code": code, "label": label}))
@@ -22,7 +23,8 @@ pub fn base_context(state: &AppState, lang: &str, theme: &str, lang_query: &str)
         "theme": theme,
         "base": state.base_path,
         "languages": languages,
-        "lang_query": lang_query,
+        "lang_query": switch.unwrap_or_default(),
+        "switch_lang": switch.is_some(),
         "home_url": state.ui.home_url,
         "support_phone": state.ui.support_phone,
         "support_email": state.ui.support_email,
@@ -45,7 +47,7 @@ pub fn render(state: &AppState, status: StatusCode, template: &str, context: Val
 /// Sesame's error page; `data-error` carries the key for tests and monitoring.
 pub fn error_page(state: &AppState, lang: &str, status: StatusCode, key: &str) -> Response {
     let theme = state.themes.get(None);
-    let mut context = base_context(state, lang, theme.name(), "");
+    let mut context = base_context(state, lang, theme.name(), None);
     context["error_key"] = json!(key);
     render(state, status, "error.html", context)
 }
@@ -109,7 +111,7 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
     let client_theme = None::<&str>;
     let theme = state.themes.get(client_theme);
     let lang_query = format!("flow={}&", flow.id);
-    let mut context = base_context(state, lang, theme.name(), &lang_query);
+    let mut context = base_context(state, lang, theme.name(), Some(&lang_query));
     context["flow_id"] = json!(flow.id);
     context["csrf"] = json!(flow.csrf);
     context["sealed"] = json!(sealed);

@@ -48,6 +48,7 @@ impl Provider {
                 let sealed = SealedRequest {
                     request,
                     started_at: self.now(),
+                    number: None,
                 };
                 self.continue_request(sealed, ctx, None, None).await
             }
@@ -247,6 +248,7 @@ impl Provider {
         let sealed = SealedRequest {
             request: flow.request.clone(),
             started_at: flow.created_at,
+            number: flow.number.clone(),
         };
         let expires = self.now() + chrono::Duration::days(1);
         self.request_sealer

@@ -79,19 +79,22 @@ impl Provider {
         let stored = participant.as_ref().and_then(|p| p.password_hash.clone());
         let hash = stored.clone().unwrap_or_else(password::dummy_hash);
         let rehash_input = password.clone();
-        let ok = self.deps.hasher.verify(password, hash).await && stored.is_some();
+        let failures_key = self.password_failures_key(number);
+        let throttled =
+            self.count(&failures_key).await? >= u64::from(self.policy.limits.per_account.max);
+        // The hash is verified even when throttled, so that timing tells nothing (§5.3).
+        let verified = self.deps.hasher.verify(password, hash).await;
+        let ok = verified && stored.is_some() && !throttled;
         let client = Some(flow.request.client_id.as_str());
         let Some(participant) = participant.filter(|_| ok) else {
-            let id = None;
-            self.audit(
-                AuditKind::LoginPasswordRefused,
-                id,
-                client,
-                serde_json::json!({}),
-            )
-            .await;
+            let window = self.policy.limits.per_account.window;
+            self.deps.state.incr(&failures_key, window).await?;
+            let detail = serde_json::json!({ "throttled": throttled });
+            self.audit(AuditKind::LoginPasswordRefused, None, client, detail)
+                .await;
             return Ok(None);
         };
+        self.deps.state.delete(&failures_key).await?;
         self.audit(
             AuditKind::LoginPasswordAccepted,
             Some(participant.id),
@@ -131,6 +134,12 @@ impl Provider {
         let Some(email) = participant.email.clone() else {
             return self.show(flow, FlowNotice::NoContact).await;
         };
+        let failures = self
+            .count(&format!("otp-failures:{}", participant.id))
+            .await?;
+        if failures >= u64::from(self.policy.code.max_failures_per_hour) {
+            return self.show(flow, FlowNotice::CodeThrottled).await;
+        }
         let sends_key = format!("otp-sends:{}", participant.id);
         let sends = self
             .deps
@@ -138,19 +147,15 @@ impl Provider {
             .incr(&sends_key, chrono::Duration::hours(1))
             .await?;
         if sends > u64::from(self.policy.code.max_sends_per_hour) {
-            return self.show(flow, FlowNotice::ResendTooSoon).await;
+            return self.show(flow, FlowNotice::TooManyCodes).await;
         }
         let now = self.now();
         let code = otp::generate(self.deps.random.as_ref());
         let ttl = self.policy.code.ttl;
-        let pending = PendingCode::new(&self.otp_key, &code, Channel::Email, now, ttl);
-        put_json(
-            self.deps.state.as_ref(),
-            &format!("otp:{}", flow.id),
-            &pending,
-            ttl,
-        )
-        .await?;
+        let pending = PendingCode::new(&self.otp_key, &code, &flow.id, Channel::Email, now, ttl);
+        // One live code per participant: a code sent in any flow kills the earlier ones.
+        let key = format!("otp:{}", participant.id);
+        put_json(self.deps.state.as_ref(), &key, &pending, ttl).await?;
         let notice_text = Notice::LoginCode {
             code,
             ttl_minutes: ttl.num_minutes(),
@@ -202,10 +207,7 @@ impl Provider {
             ..
         } = step;
         let failures_key = format!("otp-failures:{participant}");
-        let failures = self.deps.state.get(&failures_key).await?;
-        let failures: u64 = failures
-            .and_then(|b| String::from_utf8(b).ok()?.parse().ok())
-            .unwrap_or(0);
+        let failures = self.count(&failures_key).await?;
         if failures >= u64::from(self.policy.code.max_failures_per_hour) {
             self.audit(
                 AuditKind::CodeLockedOut,
@@ -216,9 +218,9 @@ impl Provider {
             .await;
             return self.show(flow, FlowNotice::CodeThrottled).await;
         }
-        let key = format!("otp:{}", flow.id);
-        let Some(mut pending) = get_json::<PendingCode>(self.deps.state.as_ref(), &key).await?
-        else {
+        let key = format!("otp:{participant}");
+        let pending = get_json::<PendingCode>(self.deps.state.as_ref(), &key).await?;
+        let Some(mut pending) = pending.filter(|p| p.flow == flow.id) else {
             return self.show(flow, FlowNotice::CodeDead).await;
         };
         let now = self.now();
@@ -246,6 +248,22 @@ impl Provider {
             }
             CodeCheck::Dead => self.show(flow, FlowNotice::CodeDead).await,
         }
+    }
+
+    /// The value of a counter (0 when absent).
+    async fn count(&self, key: &str) -> Result<u64, ServiceError> {
+        let value = self.deps.state.get(key).await?;
+        Ok(value
+            .and_then(|b| String::from_utf8(b).ok()?.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Wrong passwords are counted per number, known or not, under a keyed digest so
+    /// that the state store holds no cohort number.
+    fn password_failures_key(&self, number: &CohortNumber) -> String {
+        let digest = crate::crypto::hmac_sha256(&self.otp_key, number.as_str().as_bytes());
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("password-failures:{hex}")
     }
 
     /// The live flow of a code page, at the code step; any other state is answered by
@@ -393,6 +411,7 @@ impl Provider {
         let sealed = SealedRequest {
             request: flow.request.clone(),
             started_at: flow.created_at,
+            number: None,
         };
         if !same_person || !self.session_satisfies(&session, &sealed, &client) {
             return Ok(None);
@@ -420,6 +439,7 @@ impl Provider {
                 PageError::UnknownClient,
             )));
         }
+        let number = number.or_else(|| sealed.number.clone());
         self.continue_request(sealed, ctx, number, Some(FlowNotice::Restarted))
             .await
     }

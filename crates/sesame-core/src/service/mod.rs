@@ -137,6 +137,9 @@ pub enum Outcome {
 pub struct SealedRequest {
     pub request: AuthorizationRequest,
     pub started_at: DateTime<Utc>,
+    /// The cohort number typed so far, kept across a restart.
+    #[serde(default)]
+    pub number: Option<String>,
 }
 
 /// The provider: settings, keys and dependencies.

@@ -9,7 +9,7 @@ use crate::audit::AuditKind;
 use crate::client::{AuthMethod, Client};
 use crate::crypto::token_digest;
 use crate::keys::SigningAlg;
-use crate::state::{put_json, take_json};
+use crate::state::{get_json, put_json, take_json};
 use crate::tokens::{AccessClaims, IssuedCode, id_token_claims};
 
 /// A refused token request: the status, the body, and whether to send a Basic challenge.
@@ -109,18 +109,37 @@ impl Provider {
             .code
             .as_deref()
             .ok_or_else(|| refuse(Code::InvalidRequest, "code is required"))?;
-        let record = self.redeem(code).await?;
-        let record = record
-            .ok_or_else(|| refuse(Code::InvalidGrant, "the code is invalid, expired or used"))?;
+        let digest = token_digest(code);
+        let key = format!("code:{digest}");
+        let state = self.deps.state.as_ref();
+        // Checked before it is taken, so that a leaked code presented by someone else
+        // cannot burn the participant's login.
+        let peeked: Option<IssuedCode> = get_json(state, &key).await.map_err(ServiceError::from)?;
+        let Some(record) = peeked else {
+            self.replayed(&digest).await?;
+            return Err(unusable_code());
+        };
         code_belongs_to_client(&record, client)?;
         redirect_uri_matches(&record, form)?;
         pkce_verifies(&record, form)?;
         if self.now() - record.issued_at > self.policy.tokens.code_ttl {
-            return Err(refuse(
-                Code::InvalidGrant,
-                "the code is invalid, expired or used",
-            ));
+            return Err(unusable_code());
         }
+        let taken: Option<IssuedCode> = take_json(state, &key).await.map_err(ServiceError::from)?;
+        if taken.is_none() {
+            // Another exchange took it first: this is a second use.
+            self.replayed(&digest).await?;
+            return Err(unusable_code());
+        }
+        let keep = self.policy.tokens.access_token_ttl + Duration::hours(1);
+        put_json(
+            state,
+            &format!("code-used:{digest}"),
+            &record.grant_id,
+            keep,
+        )
+        .await
+        .map_err(ServiceError::from)?;
         let grant = self
             .deps
             .grants
@@ -133,44 +152,22 @@ impl Provider {
         self.issue_tokens(client, &record).await
     }
 
-    /// Takes the code: single use. RFC 6749 §4.1.2: a code used twice revokes the tokens
-    /// it already gave (here, its grant).
-    async fn redeem(&self, code: &str) -> Result<Option<IssuedCode>, TokenError> {
-        let digest = token_digest(code);
+    /// RFC 6749 §4.1.2: a code used twice revokes the tokens it already gave (its grant).
+    async fn replayed(&self, digest: &str) -> Result<(), TokenError> {
         let state = self.deps.state.as_ref();
-        let taken: Option<IssuedCode> = take_json(state, &format!("code:{digest}"))
+        let used: Option<uuid::Uuid> = get_json(state, &format!("code-used:{digest}"))
             .await
             .map_err(ServiceError::from)?;
-        let used_key = format!("code-used:{digest}");
-        match taken {
-            Some(record) => {
-                let keep = self.policy.tokens.access_token_ttl + Duration::hours(1);
-                put_json(state, &used_key, &record.grant_id, keep)
-                    .await
-                    .map_err(ServiceError::from)?;
-                Ok(Some(record))
-            }
-            None => {
-                if let Some(grant) = crate::state::get_json::<uuid::Uuid>(state, &used_key)
-                    .await
-                    .map_err(ServiceError::from)?
-                {
-                    self.deps
-                        .grants
-                        .revoke(grant, self.now())
-                        .await
-                        .map_err(ServiceError::from)?;
-                    self.audit(
-                        AuditKind::CodeReplayed,
-                        None,
-                        None,
-                        serde_json::json!({"grant": grant}),
-                    )
-                    .await;
-                }
-                Ok(None)
-            }
-        }
+        let Some(grant) = used else { return Ok(()) };
+        self.deps
+            .grants
+            .revoke(grant, self.now())
+            .await
+            .map_err(ServiceError::from)?;
+        let detail = serde_json::json!({"grant": grant});
+        self.audit(AuditKind::CodeReplayed, None, None, detail)
+            .await;
+        Ok(())
     }
 
     async fn issue_tokens(
@@ -226,6 +223,10 @@ impl Provider {
             scope,
         })
     }
+}
+
+fn unusable_code() -> TokenError {
+    refuse(Code::InvalidGrant, "the code is invalid, expired or used")
 }
 
 fn code_belongs_to_client(record: &IssuedCode, client: &Client) -> Result<(), TokenError> {

@@ -156,6 +156,24 @@ pub struct PolicySection {
     pub code: CodeSection,
     pub session: SessionSection,
     pub tokens: TokensSection,
+    pub limits: LimitsSection,
+}
+
+/// `[policy.limits]`, each `"N/duration"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Wrong passwords per cohort number before further tries are refused, until the
+    /// window ends.
+    pub per_account: String,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            per_account: "10/15m".into(),
+        }
+    }
 }
 
 /// `[policy.password]`

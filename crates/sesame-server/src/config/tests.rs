@@ -250,3 +250,22 @@ fn readme_client_keys_are_the_code_s() {
     expected.sort_unstable();
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn limits_are_rates() {
+    let mut raw = base();
+    raw.policy.limits.per_account = "3/1h".into();
+    let rate = validate(raw).map(|c| c.policy.limits.per_account);
+    assert_eq!(
+        rate.map(|r| (r.max, r.window)),
+        Ok((3, chrono::Duration::hours(1)))
+    );
+    for bad in ["3", "0/1h", "x/1h", "3/forever"] {
+        let mut raw = base();
+        raw.policy.limits.per_account = bad.into();
+        assert!(
+            error_of(raw).starts_with("policy.limits.per_account"),
+            "{bad}"
+        );
+    }
+}

@@ -287,3 +287,58 @@ fn client_commands_round_trip() {
         "no client app",
     );
 }
+
+#[test]
+fn user_import_survives_bad_bytes_and_shapes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = good_config(&dir, "127.0.0.1:1", &sqlite(&dir));
+    let mut bytes = b"{\"number\": \"00000001\"}\n".to_vec();
+    bytes.extend_from_slice(b"{\"number\": \"\xff\xfe\"}\n[1,2,3]\n{\"number\": \"00000002\", \"locale\": \"<script>\"}\n{\"number\": \"00000003\"}\r\n");
+    let input = dir.path().join("bad.jsonl");
+    std::fs::write(&input, bytes).expect("input");
+    let out = sesame(
+        &[
+            "user",
+            "import",
+            input.to_str().expect("path"),
+            "--config",
+            &file,
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("2 created, 0 updated, 3 refused"),
+        "{stdout} {stderr}"
+    );
+    assert!(stderr.contains("line 2: not valid UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("line 3: each line must be a JSON object"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 4: locale"), "{stderr}");
+    fails_with(
+        &sesame(&["user", "import", "/tmp", "--config", &file], &[]),
+        "/tmp is not a readable file",
+    );
+}
+
+#[test]
+fn config_path_that_is_a_directory() {
+    fails_with(
+        &sesame(&["serve", "--config", "/tmp"], &[]),
+        "config file /tmp is not a file",
+    );
+}
+
+#[test]
+fn huge_duration_is_a_message_not_a_panic() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = good_config(&dir, "127.0.0.1:0", &sqlite(&dir));
+    let out = sesame(
+        &["serve", "--config", &file],
+        &[("SESAME_POLICY__CODE__TTL", "99999999999999d")],
+    );
+    fails_with(&out, "policy.code.ttl");
+}

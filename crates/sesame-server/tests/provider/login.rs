@@ -475,3 +475,180 @@ async fn malformed_number_takes_the_focus() {
     assert!(number_line.contains("autofocus"), "{number_line}");
     drop(server);
 }
+
+#[tokio::test]
+async fn design_5_4_wrong_passwords_are_throttled_per_number_like_a_wrong_password() {
+    let server =
+        sesame_testkit::TestServer::start_with(|raw| raw.policy.limits.per_account = "3/1h".into())
+            .await
+            .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let rp = Rp::discover(&server).await.unwrap();
+    let mut page = browser.get(&rp.start(&[]).url).await.unwrap();
+    for _ in 0..3 {
+        page = password_step(&browser, &page, "12345678", "Wrong-Password-1")
+            .await
+            .unwrap();
+        assert_eq!(page.notice().as_deref(), Some("invalid_credentials"));
+    }
+    // The right password now gets the same answer, and no code is sent.
+    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(page.notice().as_deref(), Some("invalid_credentials"));
+    assert!(server.smtp.all().is_empty());
+    // Another number is not affected.
+    server
+        .add_participant("87654321", "paul@example.org")
+        .await
+        .unwrap();
+    let page = password_step(&browser, &page, "87654321", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(page.screen().as_deref(), Some("code"));
+}
+
+#[tokio::test]
+async fn design_5_2_a_code_sent_in_another_flow_kills_the_earlier_code() {
+    let (server, browser) = setup().await;
+    let rp = Rp::discover(&server).await.unwrap();
+    let mail = "jeanne@example.org";
+    let page_a = browser.get(&rp.start(&[]).url).await.unwrap();
+    let page_a = password_step(&browser, &page_a, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let first = server
+        .smtp
+        .wait_for(mail, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let other = Browser::new(&server.issuer).unwrap();
+    let page_b = other.get(&rp.start(&[]).url).await.unwrap();
+    password_step(&other, &page_b, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    server
+        .smtp
+        .wait_for(mail, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let code = sesame_testkit::extract_code(&first.body).unwrap();
+    let page = browser
+        .submit(&page_a, "/login/code", &[("code", &code)])
+        .await
+        .unwrap();
+    assert_eq!(page.notice().as_deref(), Some("code_dead"));
+}
+
+#[tokio::test]
+async fn design_5_2_no_more_codes_once_the_account_is_locked_out() {
+    let server = sesame_testkit::TestServer::start_with(|raw| {
+        raw.policy.code.max_failures_per_hour = 2;
+        raw.policy.code.max_sends_per_hour = 2;
+    })
+    .await
+    .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let rp = Rp::discover(&server).await.unwrap();
+    let page = browser.get(&rp.start(&[]).url).await.unwrap();
+    let mut page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let mail = server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let code = sesame_testkit::extract_code(&mail.body).unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..2 {
+        page = browser
+            .submit(&page, "/login/code", &[("code", wrong)])
+            .await
+            .unwrap();
+    }
+    let page = browser
+        .submit(&page, "/login/code", &[("code", &code)])
+        .await
+        .unwrap();
+    assert_eq!(page.notice().as_deref(), Some("code_throttled"));
+    let again = browser.get(&rp.start(&[]).url).await.unwrap();
+    let again = password_step(&browser, &again, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(again.notice().as_deref(), Some("code_throttled"));
+    assert_eq!(
+        server.smtp.all().len(),
+        1,
+        "no code is sent to a locked-out account"
+    );
+}
+
+#[tokio::test]
+async fn hourly_send_limit_is_explained() {
+    let server =
+        sesame_testkit::TestServer::start_with(|raw| raw.policy.code.max_sends_per_hour = 1)
+            .await
+            .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let rp = Rp::discover(&server).await.unwrap();
+    for expected in [None, Some("too_many_codes")] {
+        let page = browser.get(&rp.start(&[]).url).await.unwrap();
+        let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+            .await
+            .unwrap();
+        assert_eq!(page.notice().as_deref(), expected);
+    }
+}
+
+#[tokio::test]
+async fn restarted_code_page_keeps_the_number() {
+    let (server, browser) = setup().await;
+    let rp = Rp::discover(&server).await.unwrap();
+    let page = browser.get(&rp.start(&[]).url).await.unwrap();
+    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let page = browser
+        .submit(
+            &page,
+            "/login/code",
+            &[("flow", "gone"), ("code", "123456")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.notice().as_deref(), Some("restarted"));
+    assert!(page.body.contains("value=\"12345678\""));
+}
+
+#[tokio::test]
+async fn help_page_switches_language() {
+    let (server, browser) = setup().await;
+    let page = browser.get(&server.url("/help?lang=en")).await.unwrap();
+    assert!(page.body.contains("<html lang=\"en\">"));
+    let page = browser.get(&server.url("/help")).await.unwrap();
+    assert!(
+        page.body.contains("<html lang=\"en\">"),
+        "the choice is remembered"
+    );
+    let error = browser
+        .get(&server.url("/authorize?client_id=nobody"))
+        .await
+        .unwrap();
+    assert!(
+        !error.body.contains("lang=fr\""),
+        "error pages offer no switch that would lose the request"
+    );
+}

@@ -473,3 +473,68 @@ async fn access_token_is_an_rfc9068_jwt() {
     }
     assert_eq!(claims["client_id"], RP.0);
 }
+
+#[tokio::test]
+async fn a_leaked_code_presented_by_another_client_does_not_burn_it() {
+    let (server, browser) = setup().await;
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+        ("client_id", PUBLIC),
+    ];
+    let (status, body, _) = exchange(&server, None, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
+    let (status, _, _) = exchange(&server, Some(RP), &form).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_exchanges_of_one_code_give_one_token_set() {
+    let (server, browser) = setup().await;
+    let code = code_for(
+        &server,
+        &browser,
+        &authorize_url(&server, RP.0, CALLBACK, ""),
+    )
+    .await;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (url, code) = (server.url("/token"), code.clone());
+        set.spawn(async move {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CALLBACK),
+            ];
+            let response = http()
+                .post(url)
+                .basic_auth(RP.0, Some(RP.1))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            response.status().as_u16()
+        });
+    }
+    let statuses = set.join_all().await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+}

@@ -30,15 +30,7 @@ pub async fn show(
     query: Result<Query<ShowQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let chosen = query.lang.as_deref().and_then(crate::lang::supported);
-    let jar = match chosen {
-        Some(lang) => jar.add(state.cookies.build(
-            cookies::LANG,
-            lang.to_owned(),
-            Some(chrono::Duration::days(365)),
-        )),
-        None => jar,
-    };
+    let (jar, chosen) = super::choose_lang(&state, jar, query.lang.as_deref());
     let (jar, ctx) = browser(&state, jar);
     let found = state.provider.flow_for_page(&query.flow, &ctx).await;
     let flow = match found {

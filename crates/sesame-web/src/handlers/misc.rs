@@ -1,28 +1,35 @@
 //! Help, health, static assets and the not-found page.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
+use serde::Deserialize;
 
-use super::page_lang;
+use super::{choose_lang, page_lang};
 use crate::AppState;
 use crate::pages::{base_context, error_page, render};
+
+/// The query of pages that can switch language.
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
 
 /// The help page with the support contacts.
 pub async fn help(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     headers: HeaderMap,
+    query: Result<Query<LangQuery>, QueryRejection>,
 ) -> Response {
-    let lang = page_lang(&state, &jar, &headers, &[]);
+    let wanted = query.ok().and_then(|Query(q)| q.lang);
+    let (jar, chosen) = choose_lang(&state, jar, wanted.as_deref());
+    let lang = chosen.unwrap_or_else(|| page_lang(&state, &jar, &headers, &[]));
     let theme = state.themes.get(None);
-    render(
-        &state,
-        StatusCode::OK,
-        "help.html",
-        base_context(&state, lang, theme.name(), ""),
-    )
+    let context = base_context(&state, lang, theme.name(), Some(""));
+    (jar, render(&state, StatusCode::OK, "help.html", context)).into_response()
 }
 
 /// Liveness: the process answers.

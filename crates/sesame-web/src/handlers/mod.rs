@@ -35,6 +35,24 @@ pub fn browser(state: &AppState, jar: PrivateCookieJar) -> (PrivateCookieJar, Br
     (jar, ctx)
 }
 
+/// Records a language the participant picked with `?lang=`, for a year.
+pub fn choose_lang(
+    state: &AppState,
+    jar: PrivateCookieJar,
+    wanted: Option<&str>,
+) -> (PrivateCookieJar, Option<&'static str>) {
+    match wanted.and_then(crate::lang::supported) {
+        Some(lang) => {
+            let year = Some(chrono::Duration::days(365));
+            (
+                jar.add(state.cookies.build(cookies::LANG, lang.to_owned(), year)),
+                Some(lang),
+            )
+        }
+        None => (jar, None),
+    }
+}
+
 /// The language for a page without a flow.
 pub fn page_lang(
     state: &AppState,

@@ -90,6 +90,7 @@ pub async fn token(
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    let form = form.without_empty();
     match state.provider.token(authorization, &form).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
@@ -202,10 +203,10 @@ fn bearer_error(status: StatusCode, error: Option<&str>) -> Response {
         Some(code) => format!("Bearer realm=\"sesame\", error=\"{code}\""),
         None => "Bearer realm=\"sesame\"".to_owned(),
     };
-    let body = error
-        .map(|code| json!({"error": code}))
-        .unwrap_or_else(|| json!({"error": "invalid_token"}));
-    let mut response = (status, Json(body)).into_response();
+    let mut response = match error {
+        Some(code) => (status, Json(json!({"error": code}))).into_response(),
+        None => status.into_response(),
+    };
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response
             .headers_mut()
