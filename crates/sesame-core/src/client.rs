@@ -85,6 +85,28 @@ impl std::fmt::Debug for SecretDigest {
     }
 }
 
+/// How `sub` is computed for a client (OIDC Core §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SubjectType {
+    /// The participant's opaque identifier, the same for every client.
+    Public,
+    /// A value derived from the participant and the sector: clients of different
+    /// sectors cannot correlate participants.
+    Pairwise { sector: String },
+}
+
+/// Where and how the client receives back-channel logout tokens (Back-Channel Logout 1.0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackchannelLogout {
+    pub uri: String,
+    /// The client needs `sid` in the logout token.
+    pub session_required: bool,
+    /// The operator allows this URI's host even if it resolves to a private or loopback
+    /// address (DESIGN §5.11).
+    pub allow_private: bool,
+}
+
 /// A relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -101,6 +123,12 @@ pub struct Client {
     pub theme: Option<String>,
     pub home_url: Option<String>,
     pub source: ClientSource,
+    /// Refresh tokens are issued to this client.
+    pub refresh_tokens: bool,
+    /// The client may use the `client_credentials` grant (service calls, no participant).
+    pub client_credentials: bool,
+    pub subject: SubjectType,
+    pub backchannel_logout: Option<BackchannelLogout>,
 }
 
 impl Client {

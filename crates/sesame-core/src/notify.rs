@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub enum Recipient {
     Email(String),
     Sms(String),
+    /// A client's back-channel logout URI; the body is the logout token.
+    Backchannel(String),
 }
 
 impl std::fmt::Debug for Recipient {
@@ -17,6 +19,7 @@ impl std::fmt::Debug for Recipient {
         match self {
             Self::Email(_) => f.write_str("Email([redacted])"),
             Self::Sms(_) => f.write_str("Sms([redacted])"),
+            Self::Backchannel(_) => f.write_str("Backchannel([redacted])"),
         }
     }
 }

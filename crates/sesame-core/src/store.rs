@@ -78,6 +78,8 @@ pub struct Grant {
     pub client_id: String,
     pub scopes: Vec<String>,
     pub session_id: Option<String>,
+    /// `offline_access` was granted: its refresh tokens outlive the SSO session.
+    pub offline: bool,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -91,6 +93,43 @@ pub trait GrantStore: Send + Sync {
     async fn get(&self, id: Uuid) -> Result<Option<Grant>, StoreError>;
     /// Revokes a grant; revoking twice is harmless.
     async fn revoke(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The grants made under an SSO session that are not revoked, oldest first.
+    async fn by_session(&self, session_id: &str) -> Result<Vec<Grant>, StoreError>;
+}
+
+/// A refresh token as stored: only its digest, never the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// SHA-256 of the token, base64url.
+    pub digest: String,
+    /// The family: every token of a grant dies with it.
+    pub grant_id: Uuid,
+    pub client_id: String,
+    pub participant: ParticipantId,
+    pub scopes: Vec<String>,
+    pub auth_time: DateTime<Utc>,
+    pub acr: crate::acr::Acr,
+    pub amr: Vec<crate::acr::Amr>,
+    /// The `sid` claim of the login.
+    pub sid: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Set when the token was exchanged for a new one.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// Refresh tokens, rotated at each use.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new token.
+    async fn insert(&self, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Finds a token by digest.
+    async fn get(&self, digest: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Marks a token used, atomically: true for the one caller that did it, false if it
+    /// was already used.
+    async fn mark_used(&self, digest: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Deletes tokens that expired before `before`; returns how many.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Signing keys, private parts sealed.

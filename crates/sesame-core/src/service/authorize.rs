@@ -176,6 +176,7 @@ impl Provider {
             client_id: request.client_id.clone(),
             scopes: request.scopes.clone(),
             session_id: Some(session.id.clone()),
+            offline: request.scopes.iter().any(|s| s == "offline_access"),
             created_at: now,
             revoked_at: None,
         };
