@@ -68,6 +68,9 @@ pub struct LoginFlow {
     pub number: Option<String>,
     pub notice: Option<FlowNotice>,
     pub created_at: DateTime<Utc>,
+    /// The `sub` of a valid `id_token_hint`: only that participant's session may answer.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
 }
 
 impl LoginFlow {

@@ -72,6 +72,10 @@ pub struct TokenPolicy {
     pub code_ttl: Duration,
     pub access_token_ttl: Duration,
     pub id_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// A used refresh token presented again within this time (two tabs refreshing at
+    /// once) gets new tokens; later, it revokes the whole family.
+    pub refresh_grace: Duration,
 }
 
 impl Default for TokenPolicy {
@@ -80,6 +84,8 @@ impl Default for TokenPolicy {
             code_ttl: Duration::seconds(60),
             access_token_ttl: Duration::minutes(5),
             id_token_ttl: Duration::minutes(5),
+            refresh_token_ttl: Duration::days(30),
+            refresh_grace: Duration::seconds(10),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The demo channel: e-mails and SMS printed to the terminal, where the participant of
-//! `sesame demo` reads the code.
+//! `sesame demo` reads the code, and a note for each back-channel logout.
 
 use std::io::Write as _;
 
@@ -10,7 +10,8 @@ use crate::mailer::{Mailer, SendError};
 
 /// Prints every message to standard output in a readable block. The recipient is masked;
 /// the text is printed whole, since reading it is the point of this mode. It bypasses
-/// `tracing` on purpose, so no log collector ever receives a code.
+/// `tracing` on purpose, so no log collector ever receives a code. A back-channel logout is
+/// only noted, with the relying party's host: its token is never printed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ConsoleMailer;
 
@@ -34,6 +35,10 @@ impl Mailer for ConsoleMailer {
 /// The block printed for `message`.
 fn render(message: &Message) -> String {
     let mut block = match &message.to {
+        // The body is a logout token, a bearer credential for the RP: it is not printed.
+        Recipient::Backchannel(uri) => {
+            return format!("──── back-channel logout to {} ────\n\n", host_of(uri));
+        }
         Recipient::Email(address) => {
             let subject = &message.subject;
             format!(
@@ -49,6 +54,15 @@ fn render(message: &Message) -> String {
     }
     block.push('\n');
     block
+}
+
+/// The host of a back-channel logout URI, or a placeholder if it has none.
+fn host_of(uri: &str) -> String {
+    let url = url::Url::parse(uri).ok();
+    match url.as_ref().and_then(url::Url::host_str) {
+        Some(host) => host.to_owned(),
+        None => "an invalid URI".into(),
+    }
 }
 
 /// `jean.dupont@example.org` → `j•••@example.org`.
@@ -102,6 +116,15 @@ mod tests {
         let sms = Recipient::Sms("+33612345678".into());
         let block = render(&message(sms, "Code Sesame : 123456\n"));
         assert_eq!(block, "──── SMS to +33•••78 ────\nCode Sesame : 123456\n\n");
+    }
+
+    #[test]
+    fn renders_a_back_channel_logout_without_its_token() {
+        let uri = "https://rp.example.org:8443/bcl?tenant=a".into();
+        let block = render(&message(Recipient::Backchannel(uri), "eyJ.secret.token"));
+        assert_eq!(block, "──── back-channel logout to rp.example.org ────\n\n");
+        let bad = render(&message(Recipient::Backchannel("bcl".into()), "eyJ"));
+        assert_eq!(bad, "──── back-channel logout to an invalid URI ────\n\n");
     }
 
     #[test]

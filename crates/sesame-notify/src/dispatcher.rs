@@ -281,6 +281,7 @@ fn channel(to: &Recipient) -> &'static str {
     match to {
         Recipient::Email(_) => "email",
         Recipient::Sms(_) => "sms",
+        Recipient::Backchannel(_) => "backchannel",
     }
 }
 

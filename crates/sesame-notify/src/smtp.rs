@@ -87,10 +87,17 @@ impl SmtpMailer {
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, message: &Message) -> Result<(), SendError> {
-        let Recipient::Email(to) = &message.to else {
-            return Err(SendError::Permanent(
-                "an SMS cannot be sent by e-mail".into(),
-            ));
+        let to = match &message.to {
+            Recipient::Email(to) => to,
+            Recipient::Sms(_) => {
+                return Err(SendError::Permanent(
+                    "an SMS cannot be sent by e-mail".into(),
+                ));
+            }
+            Recipient::Backchannel(_) => {
+                let reason = "a back-channel logout cannot be sent by e-mail";
+                return Err(SendError::Permanent(reason.into()));
+            }
         };
         let mail = self.compose(to, message)?;
         self.transport
@@ -182,6 +189,9 @@ mod tests {
             .send(&message(Recipient::Sms("+33612345678".into())))
             .await;
         assert!(matches!(sms, Err(SendError::Permanent(_))));
+        let logout = Recipient::Backchannel("https://rp.example.org/bcl".into());
+        let logout = mailer.send(&message(logout)).await;
+        assert!(matches!(logout, Err(SendError::Permanent(_))));
         let bad = mailer
             .send(&message(Recipient::Email("jean@@exa mple".into())))
             .await;

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::claims::{ClaimsError, ClaimsRequest};
 use crate::error::{AuthorizeErrorCode as Code, OAuthError};
 use crate::pkce::CodeChallenge;
 use crate::scope;
@@ -31,6 +32,10 @@ pub struct RawAuthorizationRequest {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub registration: Option<String>,
+    pub claims: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub display: Option<String>,
+    pub claims_locales: Option<String>,
 }
 
 /// A parameter appeared twice, which RFC 6749 §3.1 forbids.
@@ -73,6 +78,10 @@ impl RawAuthorizationRequest {
             "request" => &mut self.request,
             "request_uri" => &mut self.request_uri,
             "registration" => &mut self.registration,
+            "claims" => &mut self.claims,
+            "id_token_hint" => &mut self.id_token_hint,
+            "display" => &mut self.display,
+            "claims_locales" => &mut self.claims_locales,
             _ => return None,
         })
     }
@@ -96,6 +105,16 @@ pub struct Prompt {
     pub login: bool,
 }
 
+/// How the authorization response travels (OAuth 2.0 Multiple Response Types §2.1,
+/// Form Post Response Mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    FormPost,
+}
+
 /// A validated authorization request for the code flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
@@ -111,6 +130,10 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Vec<String>,
     pub acr_values: Vec<String>,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
 }
 
 /// Why a request was refused, and where the answer goes.
@@ -123,6 +146,7 @@ pub enum AuthorizeError {
         redirect_uri: String,
         state: Option<String>,
         error: OAuthError<Code>,
+        response_mode: ResponseMode,
     },
 }
 
@@ -156,19 +180,25 @@ pub fn validate(
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let (client_id, client) = client_is_known(raw, client)?;
     let redirect_uri = redirect_uri_is_registered(raw, &client)?;
+    let response_mode = match raw.response_mode.as_deref() {
+        Some("form_post") => ResponseMode::FormPost,
+        _ => ResponseMode::Query,
+    };
     let fail = |code: Code, why: &str| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: raw.state.clone(),
         error: OAuthError::new(code, why),
+        response_mode,
     };
     lengths_are_bounded(raw).map_err(|(c, w)| fail(c, w))?;
     no_request_objects(raw).map_err(|(c, w)| fail(c, w))?;
     response_type_is_code(raw).map_err(|(c, w)| fail(c, w))?;
-    response_mode_is_query(raw).map_err(|(c, w)| fail(c, w))?;
+    response_mode_is_supported(raw).map_err(|(c, w)| fail(c, w))?;
     let scopes = scope_has_openid(raw, &client).map_err(|(c, w)| fail(c, w))?;
     let code_challenge = pkce_is_sound(raw, &client).map_err(|(c, w)| fail(c, w))?;
     let prompt = prompt_is_consistent(raw).map_err(|(c, w)| fail(c, w))?;
     let max_age = max_age_is_number(raw).map_err(|(c, w)| fail(c, w))?;
+    let claims = claims_are_sound(raw).map_err(|(c, w)| fail(c, w))?;
     Ok(AuthorizationRequest {
         client_id,
         redirect_uri,
@@ -181,6 +211,8 @@ pub fn validate(
         login_hint: raw.login_hint.clone().filter(|h| is_cohort_number(h)),
         ui_locales: words(raw.ui_locales.as_deref()),
         acr_values: words(raw.acr_values.as_deref()),
+        response_mode,
+        claims,
     })
 }
 
@@ -264,10 +296,29 @@ fn lengths_are_bounded(raw: &RawAuthorizationRequest) -> Check<()> {
         &raw.max_age,
         &raw.scope,
     ];
-    if others.iter().any(|v| too_long(v, 256)) {
+    if others.iter().any(|v| too_long(v, 256)) || too_long(&raw.claims, 2048) {
         return Err((Code::InvalidRequest, "a parameter is too long"));
     }
     Ok(())
+}
+
+/// OIDC Core §5.5: a malformed `claims` is `invalid_request`; an essential `acr` that
+/// cannot be met is `unmet_authentication_requirements` (OIDC Core §5.5.1.1).
+fn claims_are_sound(raw: &RawAuthorizationRequest) -> Check<Option<ClaimsRequest>> {
+    let Some(text) = raw.claims.as_deref() else {
+        return Ok(None);
+    };
+    match ClaimsRequest::parse(text) {
+        Ok(claims) => Ok(Some(claims)),
+        Err(ClaimsError::Malformed) => Err((
+            Code::InvalidRequest,
+            "claims is not a valid JSON claims request",
+        )),
+        Err(ClaimsError::UnmetAcr) => Err((
+            Code::UnmetAuthenticationRequirements,
+            "no requested acr value can be met",
+        )),
+    }
 }
 
 fn no_request_objects(raw: &RawAuthorizationRequest) -> Check<()> {
@@ -300,12 +351,12 @@ fn response_type_is_code(raw: &RawAuthorizationRequest) -> Check<()> {
     }
 }
 
-fn response_mode_is_query(raw: &RawAuthorizationRequest) -> Check<()> {
+fn response_mode_is_supported(raw: &RawAuthorizationRequest) -> Check<()> {
     match raw.response_mode.as_deref() {
-        None | Some("query") => Ok(()),
+        None | Some("query" | "form_post") => Ok(()),
         Some(_) => Err((
             Code::InvalidRequest,
-            "only response_mode=query is supported",
+            "response_mode must be query or form_post",
         )),
     }
 }

@@ -2,6 +2,7 @@
 //! authorization requests. Nothing here does I/O.
 
 pub mod authorize;
+pub mod claims;
 pub mod discovery;
 pub mod error;
 pub mod pkce;

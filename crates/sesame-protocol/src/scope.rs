@@ -1,7 +1,14 @@
 //! Scopes Sesame knows (OIDC Core §5.4 plus the cohort's own).
 
 /// Every scope Sesame can grant, in the order discovery lists them.
-pub const KNOWN_SCOPES: &[&str] = &["openid", "profile", "email", "phone", "cohort"];
+pub const KNOWN_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "cohort",
+    "offline_access",
+];
 
 /// Keeps the requested scopes that Sesame knows and the client may ask for, in request
 /// order and without repeats. Unknown or forbidden scopes are dropped, not refused.

@@ -13,6 +13,17 @@ pub struct RawTokenRequest {
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// The form of a revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1) request.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RawTokenQuery {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
 }
@@ -27,6 +38,8 @@ impl RawTokenRequest {
             code: keep(self.code),
             redirect_uri: keep(self.redirect_uri),
             code_verifier: keep(self.code_verifier),
+            refresh_token: keep(self.refresh_token),
+            scope: keep(self.scope),
             client_id: keep(self.client_id),
             client_secret: keep(self.client_secret),
         }
@@ -91,31 +104,41 @@ pub fn client_auth(
     authorization: Option<&str>,
     body: &RawTokenRequest,
 ) -> Result<ClientAuth, OAuthError<Code>> {
+    client_auth_from(
+        authorization,
+        body.client_id.as_deref(),
+        body.client_secret.as_deref(),
+    )
+}
+
+/// [`client_auth`] for any endpoint's form fields (token, revocation, introspection).
+pub fn client_auth_from(
+    authorization: Option<&str>,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+) -> Result<ClientAuth, OAuthError<Code>> {
     let basic = authorization.map(parse_basic).transpose()?;
-    match (basic, &body.client_secret) {
+    match (basic, form_secret) {
         (Some(_), Some(_)) => Err(invalid_client("more than one client authentication method")),
         (Some((client_id, secret)), None) => {
-            if body.client_id.as_ref().is_some_and(|id| *id != client_id) {
+            if form_id.is_some_and(|id| id != client_id) {
                 return Err(invalid_client("client_id does not match the credentials"));
             }
             Ok(ClientAuth::Basic { client_id, secret })
         }
         (None, Some(secret)) => {
-            let client_id = body
-                .client_id
-                .clone()
-                .ok_or_else(|| invalid_client("client_id is required"))?;
+            let client_id = form_id.ok_or_else(|| invalid_client("client_id is required"))?;
             Ok(ClientAuth::Post {
-                client_id,
-                secret: secret.clone(),
+                client_id: client_id.to_owned(),
+                secret: secret.to_owned(),
             })
         }
         (None, None) => {
-            let client_id = body
-                .client_id
-                .clone()
-                .ok_or_else(|| invalid_client("client authentication is required"))?;
-            Ok(ClientAuth::None { client_id })
+            let client_id =
+                form_id.ok_or_else(|| invalid_client("client authentication is required"))?;
+            Ok(ClientAuth::None {
+                client_id: client_id.to_owned(),
+            })
         }
     }
 }
@@ -150,7 +173,10 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
     pub expires_in: u64,
-    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     pub scope: String,
 }
 

@@ -8,9 +8,11 @@ use sesame_core::clock::{Clock, SystemClock};
 use sesame_core::crypto::Sealer;
 use sesame_core::keys::{self, KeyRing, SigningAlg};
 use sesame_core::random::{OsRandom, Random};
-use sesame_core::service::{Clients, Deps, Provider};
+use sesame_core::service::{Clients, Deps, Provider, Settings};
 use sesame_core::store::{AuditStore, ClientStore, KeyStore};
-use sesame_notify::{ConsoleMailer, Dispatcher, Mailer, SmtpMailer};
+use sesame_notify::{
+    BackchannelSender, ChannelRouter, ConsoleMailer, Dispatcher, Mailer, SmtpMailer,
+};
 use sesame_state::MemoryState;
 use sesame_store::SeaStore;
 use sesame_web::AppState;
@@ -81,13 +83,25 @@ async fn check_client_ids(store: &SeaStore, config: &Config) -> anyhow::Result<(
     }
 }
 
+/// E-mail by SMTP (or the console), and back-channel logout tokens by HTTP to the
+/// clients' URIs, private hosts only where the operator allowed them.
 fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
-    match &config.smtp_url {
-        Some(url) => Ok(Arc::new(
+    let email: Arc<dyn Mailer> = match &config.smtp_url {
+        Some(url) => Arc::new(
             SmtpMailer::new(url.expose(), &config.mail_from).map_err(|e| anyhow!("email: {e}"))?,
-        )),
-        None => Ok(Arc::new(ConsoleMailer::new())),
-    }
+        ),
+        None => Arc::new(ConsoleMailer::new()),
+    };
+    let allowed: Vec<String> = config
+        .clients
+        .iter()
+        .filter_map(|c| c.backchannel_logout.as_ref().filter(|b| b.allow_private))
+        .filter_map(|b| url::Url::parse(&b.uri).ok()?.host_str().map(str::to_owned))
+        .collect();
+    Ok(Arc::new(ChannelRouter::new(
+        email,
+        BackchannelSender::new(allowed),
+    )))
 }
 
 /// A provider ready to serve.
@@ -118,6 +132,7 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
             store.clone() as Arc<dyn ClientStore>,
         ),
         grants: store.clone(),
+        refresh_tokens: store.clone(),
         audit: store.clone(),
         outbox: store.clone(),
         outbox_signal: dispatcher.clone(),
@@ -128,13 +143,13 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         random,
     };
     let cookie_secret = config.cookie_key.expose().as_bytes();
-    let provider = Provider::new(
-        deps,
-        config.issuer.as_str().trim_end_matches('/').to_owned(),
-        config.policy.clone(),
-        keys,
-        cookie_secret,
-    );
+    let settings = Settings {
+        issuer: config.issuer.as_str().trim_end_matches('/').to_owned(),
+        policy: config.policy.clone(),
+        cookie_secret: config.cookie_key.clone(),
+        master_secret: config.master_key.clone(),
+    };
+    let provider = Provider::new(deps, settings, keys);
     let state = AppState::new(Arc::new(provider), themes, config.ui.clone(), cookie_secret)?;
     Ok(App {
         router: sesame_web::router(state),

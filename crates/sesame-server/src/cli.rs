@@ -99,6 +99,9 @@ pub struct ClientAdd {
     /// Sign id_tokens with ES256 rather than RS256.
     #[arg(long)]
     pub es256: bool,
+    /// Issue refresh tokens to this client.
+    #[arg(long)]
+    pub refresh_tokens: bool,
 }
 
 /// `sesame audit …`

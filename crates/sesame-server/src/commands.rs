@@ -6,7 +6,9 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use sesame_core::acr::Acr;
 use sesame_core::audit::{AuditEvent, AuditKind};
-use sesame_core::client::{ApplicationType, AuthMethod, Client, ClientSource, SecretDigest};
+use sesame_core::client::{
+    ApplicationType, AuthMethod, Client, ClientSource, SecretDigest, SubjectType,
+};
 use sesame_core::keys::SigningAlg;
 use sesame_core::random::{OsRandom, Random};
 use sesame_core::store::{AuditStore, ClientStore, StoreError};
@@ -160,6 +162,10 @@ fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
         theme: None,
         home_url: None,
         source: ClientSource::Database,
+        refresh_tokens: args.refresh_tokens,
+        client_credentials: false,
+        subject: SubjectType::Public,
+        backchannel_logout: None,
     };
     Ok((client, secret))
 }

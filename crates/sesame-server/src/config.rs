@@ -11,7 +11,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use sesame_core::SecretString;
 use sesame_core::acr::Acr;
-use sesame_core::client::{ApplicationType, AuthMethod, Client, ClientSource, SecretDigest};
+use sesame_core::client::{
+    ApplicationType, AuthMethod, BackchannelLogout, Client, ClientSource, SecretDigest, SubjectType,
+};
 use sesame_core::keys::SigningAlg;
 use sesame_core::policy::{
     CodePolicy, Limits, PasswordPolicy, Policy, Rate, SessionPolicy, TokenPolicy,
@@ -248,6 +250,8 @@ fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
             code_ttl: d("tokens.code_ttl", &raw.tokens.code_ttl)?,
             access_token_ttl: d("tokens.access_token_ttl", &raw.tokens.access_token_ttl)?,
             id_token_ttl: d("tokens.id_token_ttl", &raw.tokens.id_token_ttl)?,
+            refresh_token_ttl: d("tokens.refresh_token_ttl", &raw.tokens.refresh_token_ttl)?,
+            refresh_grace: d("tokens.refresh_grace", &raw.tokens.refresh_grace)?,
         },
         limits: Limits {
             per_account: rate("limits.per_account", &raw.limits.per_account)?,
@@ -283,7 +287,7 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
             raw.token_endpoint_auth_method
         ))
     })?;
-    let secret = secret(&at("secret"), raw.secret, raw.secret_file)?;
+    let secret = secret(&at("secret"), raw.secret.clone(), raw.secret_file.clone())?;
     match (auth_method, &secret) {
         (AuthMethod::None, Some(_)) => {
             return Err(bad(format!(
@@ -342,10 +346,24 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
     })?;
     let minimum_acr = Acr::parse(&raw.minimum_acr)
         .ok_or_else(|| bad(format!("{}: pwd or mfa", at("minimum_acr"))))?;
+    let subject = subject_type(&raw, &at)?;
+    let backchannel_logout = backchannel(&raw, &at)?;
     let home_url = raw
         .home_url
         .map(|u| absolute_url(&at("home_url"), &u))
         .transpose()?;
+    if raw.scopes.iter().any(|s| s == "offline_access") && !raw.refresh_tokens {
+        return Err(bad(format!(
+            "{}: offline_access needs refresh_tokens = true",
+            at("scopes")
+        )));
+    }
+    if raw.client_credentials && auth_method == AuthMethod::None {
+        return Err(bad(format!(
+            "{}: a public client cannot use client_credentials",
+            at("client_credentials")
+        )));
+    }
     Ok(Client {
         name: raw.name.unwrap_or_else(|| id.clone()),
         id,
@@ -360,7 +378,66 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
         theme: raw.theme,
         home_url,
         source: ClientSource::File,
+        refresh_tokens: raw.refresh_tokens,
+        client_credentials: raw.client_credentials,
+        subject,
+        backchannel_logout,
     })
+}
+
+/// OIDC Core §8.1: the sector is given, or is the one host all redirect URIs share.
+fn subject_type(
+    raw: &raw::ClientSection,
+    at: &dyn Fn(&str) -> String,
+) -> Result<SubjectType, ConfigError> {
+    match raw.subject_type.as_str() {
+        "public" => Ok(SubjectType::Public),
+        "pairwise" => {
+            let hosts: Vec<String> = raw
+                .redirect_uris
+                .iter()
+                .filter_map(|u| Url::parse(u).ok()?.host_str().map(str::to_owned))
+                .collect();
+            let sector = match (&raw.sector, hosts.first()) {
+                (Some(sector), _) => sector.clone(),
+                (None, Some(first)) if hosts.iter().all(|h| h == first) => first.clone(),
+                _ => {
+                    return Err(bad(format!(
+                        "{} is needed: the redirect URIs have several hosts",
+                        at("sector")
+                    )));
+                }
+            };
+            Ok(SubjectType::Pairwise { sector })
+        }
+        other => Err(bad(format!(
+            "{}: public or pairwise, not {other}",
+            at("subject_type")
+        ))),
+    }
+}
+
+fn backchannel(
+    raw: &raw::ClientSection,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Option<BackchannelLogout>, ConfigError> {
+    let Some(uri) = raw.backchannel_logout_uri.clone() else {
+        return Ok(None);
+    };
+    let url =
+        Url::parse(&uri).map_err(|e| bad(format!("{}: {e}", at("backchannel_logout_uri"))))?;
+    // Back-Channel Logout 1.0 §2.2: an absolute http(s) URI without a fragment.
+    if !matches!(url.scheme(), "http" | "https") || url.fragment().is_some() {
+        return Err(bad(format!(
+            "{} must be an http(s) URI without a fragment",
+            at("backchannel_logout_uri")
+        )));
+    }
+    Ok(Some(BackchannelLogout {
+        uri,
+        session_required: raw.backchannel_logout_session_required,
+        allow_private: raw.backchannel_logout_allow_private,
+    }))
 }
 
 /// A redirect URI: absolute, no fragment (RFC 6749 §3.1.2); https, or http on loopback;

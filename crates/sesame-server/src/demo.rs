@@ -68,26 +68,17 @@ fn demo_config(
     raw.secrets.cookie_key_file = Some(secret_file(data, "cookie_key")?);
     raw.ui.home_url = Some(format!("http://127.0.0.1:{rp_port}/"));
     raw.clients.retain(|c| c.id != DEMO_CLIENT);
-    raw.clients.push(ClientSection {
-        id: DEMO_CLIENT.into(),
-        name: Some("Questionnaires (démo)".into()),
-        secret: Some(client_secret.to_owned()),
-        secret_file: None,
-        redirect_uris: vec![format!("http://127.0.0.1:{rp_port}/callback")],
-        post_logout_redirect_uris: vec![format!("http://127.0.0.1:{rp_port}/")],
-        token_endpoint_auth_method: "client_secret_basic".into(),
-        application_type: "web".into(),
-        scopes: vec![
-            "profile".into(),
-            "email".into(),
-            "phone".into(),
-            "cohort".into(),
-        ],
-        id_token_signed_response_alg: "RS256".into(),
-        minimum_acr: "mfa".into(),
-        theme: None,
-        home_url: None,
-    });
+    let mut client = ClientSection::new(
+        DEMO_CLIENT,
+        Some(client_secret),
+        vec![format!("http://127.0.0.1:{rp_port}/callback")],
+    );
+    client.name = Some("Questionnaires (démo)".into());
+    client.post_logout_redirect_uris = vec![format!("http://127.0.0.1:{rp_port}/")];
+    client.scopes = ["profile", "email", "phone", "cohort"]
+        .map(String::from)
+        .to_vec();
+    raw.clients.push(client);
     Ok(raw)
 }
 

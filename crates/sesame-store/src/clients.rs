@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use sesame_core::acr::Acr;
-use sesame_core::client::{AuthMethod, Client, ClientSource, SecretDigest};
+use sesame_core::client::{
+    AuthMethod, BackchannelLogout, Client, ClientSource, SecretDigest, SubjectType,
+};
 use sesame_core::keys::SigningAlg;
 use sesame_core::store::{ClientStore, StoreError};
 
@@ -47,7 +49,16 @@ impl ClientStore for SeaStore {
     }
 }
 
+/// `clients.subject_type` values.
+const PUBLIC: &str = "public";
+const PAIRWISE: &str = "pairwise";
+
 fn row(client: &Client) -> Result<ActiveModel, StoreError> {
+    let (subject_type, sector) = match &client.subject {
+        SubjectType::Public => (PUBLIC, None),
+        SubjectType::Pairwise { sector } => (PAIRWISE, Some(sector.clone())),
+    };
+    let logout = client.backchannel_logout.as_ref();
     Ok(ActiveModel {
         id: Set(client.id.clone()),
         name: Set(client.name.clone()),
@@ -62,11 +73,44 @@ fn row(client: &Client) -> Result<ActiveModel, StoreError> {
         theme: Set(client.theme.clone()),
         home_url: Set(client.home_url.clone()),
         created_at: Set(instant(Utc::now())),
+        refresh_tokens: Set(client.refresh_tokens),
+        client_credentials: Set(client.client_credentials),
+        subject_type: Set(subject_type.to_owned()),
+        sector: Set(sector),
+        backchannel_logout_uri: Set(logout.map(|l| l.uri.clone())),
+        backchannel_logout_session_required: Set(logout.is_some_and(|l| l.session_required)),
+        backchannel_logout_allow_private: Set(logout.is_some_and(|l| l.allow_private)),
     })
 }
 
+/// Reads `subject_type` and `sector`; a pairwise client without a sector is corrupt.
+fn subject(kind: &str, sector: Option<String>) -> Result<SubjectType, StoreError> {
+    match (kind, sector) {
+        (PUBLIC, _) => Ok(SubjectType::Public),
+        (PAIRWISE, Some(sector)) => Ok(SubjectType::Pairwise { sector }),
+        (PAIRWISE, None) => Err(corrupt("clients.sector")),
+        _ => Err(corrupt("clients.subject_type")),
+    }
+}
+
+/// Back-channel logout is on when a URI is stored.
+fn backchannel(row: &Model) -> Option<BackchannelLogout> {
+    row.backchannel_logout_uri
+        .as_ref()
+        .map(|uri| BackchannelLogout {
+            uri: uri.clone(),
+            session_required: row.backchannel_logout_session_required,
+            allow_private: row.backchannel_logout_allow_private,
+        })
+}
+
 fn client(row: Model) -> Result<Client, StoreError> {
+    let backchannel_logout = backchannel(&row);
     Ok(Client {
+        subject: subject(&row.subject_type, row.sector)?,
+        backchannel_logout,
+        refresh_tokens: row.refresh_tokens,
+        client_credentials: row.client_credentials,
         secret: row.secret_digest.map(SecretDigest::from_stored),
         redirect_uris: from_json(&row.redirect_uris, "clients.redirect_uris")?,
         post_logout_redirect_uris: from_json(

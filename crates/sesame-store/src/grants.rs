@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use sesame_core::participant::ParticipantId;
 use sesame_core::store::{Grant, GrantStore, StoreError};
 use uuid::Uuid;
@@ -43,6 +43,18 @@ impl GrantStore for SeaStore {
             .map(|_| ())
             .map_err(error::db)
     }
+
+    async fn by_session(&self, session_id: &str) -> Result<Vec<Grant>, StoreError> {
+        let rows = Entity::find()
+            .filter(Column::SessionId.eq(session_id))
+            .filter(Column::RevokedAt.is_null())
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(error::db)?;
+        rows.into_iter().map(grant).collect()
+    }
 }
 
 fn row(grant: &Grant) -> Result<ActiveModel, StoreError> {
@@ -52,6 +64,7 @@ fn row(grant: &Grant) -> Result<ActiveModel, StoreError> {
         client_id: Set(grant.client_id.clone()),
         scopes: Set(to_json(&grant.scopes)?),
         session_id: Set(grant.session_id.clone()),
+        offline: Set(grant.offline),
         created_at: Set(instant(grant.created_at)),
         revoked_at: Set(grant.revoked_at.map(instant)),
     })
@@ -64,6 +77,7 @@ fn grant(row: Model) -> Result<Grant, StoreError> {
         client_id: row.client_id,
         scopes: from_json(&row.scopes, "grants.scopes")?,
         session_id: row.session_id,
+        offline: row.offline,
         created_at: row.created_at,
         revoked_at: row.revoked_at,
     })

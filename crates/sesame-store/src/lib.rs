@@ -15,5 +15,6 @@ mod grants;
 mod keys;
 mod outbox;
 mod participants;
+mod refresh_tokens;
 
 pub use connect::SeaStore;

@@ -18,6 +18,7 @@ use crate::error;
 
 const EMAIL: &str = "email";
 const SMS: &str = "sms";
+const BACKCHANNEL: &str = "backchannel";
 
 #[async_trait]
 impl OutboxStore for SeaStore {
@@ -93,6 +94,7 @@ fn row(message: &Message, now: DateTime<Utc>) -> ActiveModel {
     let (channel, to) = match &message.to {
         Recipient::Email(to) => (EMAIL, to),
         Recipient::Sms(to) => (SMS, to),
+        Recipient::Backchannel(to) => (BACKCHANNEL, to),
     };
     ActiveModel {
         id: NotSet,
@@ -113,6 +115,7 @@ fn entry(row: Model) -> Result<OutboxEntry, StoreError> {
     let to = match row.channel.as_str() {
         EMAIL => Recipient::Email(to),
         SMS => Recipient::Sms(to),
+        BACKCHANNEL => Recipient::Backchannel(to),
         _ => return Err(corrupt("outbox.channel")),
     };
     let message = Message {

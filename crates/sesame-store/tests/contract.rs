@@ -16,6 +16,10 @@ mod keys;
 mod outbox;
 #[path = "contract/participants.rs"]
 mod participants;
+#[path = "contract/refresh_tokens.rs"]
+mod refresh_tokens;
+#[path = "contract/upgrade.rs"]
+mod upgrade;
 
 use std::error::Error;
 use std::future::Future;

@@ -38,26 +38,12 @@ pub struct TestServer {
 }
 
 fn client(id: &str, secret: Option<&str>, method: &str, redirect: &str) -> ClientSection {
-    ClientSection {
-        id: id.into(),
-        name: None,
-        secret: secret.map(str::to_owned),
-        secret_file: None,
-        redirect_uris: vec![redirect.into()],
-        post_logout_redirect_uris: vec![],
-        token_endpoint_auth_method: method.into(),
-        application_type: "web".into(),
-        scopes: vec![
-            "profile".into(),
-            "email".into(),
-            "phone".into(),
-            "cohort".into(),
-        ],
-        id_token_signed_response_alg: "RS256".into(),
-        minimum_acr: "mfa".into(),
-        theme: None,
-        home_url: None,
-    }
+    let mut client = ClientSection::new(id, secret, vec![redirect.into()]);
+    client.token_endpoint_auth_method = method.into();
+    client.scopes = ["profile", "email", "phone", "cohort"]
+        .map(String::from)
+        .to_vec();
+    client
 }
 
 /// The configuration every test starts from.

@@ -98,6 +98,13 @@ pub fn router(state: AppState) -> Router {
             get(handlers::protocol::authorize_get).post(handlers::protocol::authorize_post),
         )
         .route("/token", post(handlers::protocol::token))
+        .route("/revoke", post(handlers::protocol::revoke))
+        .route("/introspect", post(handlers::protocol::introspect))
+        .route(
+            "/end_session",
+            get(handlers::logout::get).post(handlers::logout::post),
+        )
+        .route("/end_session/confirm", post(handlers::logout::confirm))
         .route(
             "/userinfo",
             get(handlers::protocol::userinfo_get).post(handlers::protocol::userinfo_post),

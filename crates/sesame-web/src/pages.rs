@@ -5,7 +5,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use serde_json::{Value, json};
 use sesame_core::flow::{CodeStep, FlowNotice, FlowStep, LoginFlow};
-use sesame_core::service::{ErrorPage, Outcome, ServiceError};
+use sesame_core::service::{AuthResponse, ErrorPage, Outcome, ServiceError};
+use sesame_protocol::authorize::ResponseMode;
 
 use crate::AppState;
 use crate::cookies;
@@ -75,8 +76,8 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
             let url = format!("{}/login?flow={flow_id}", state.base_path);
             (jar, Redirect::to(&url)).into_response()
         }
-        Outcome::Redirect(url) => (jar, Redirect::to(&url)).into_response(),
-        Outcome::LoggedIn { url, session } => {
+        Outcome::Respond(response) => (jar, answer(state, lang, &response)).into_response(),
+        Outcome::LoggedIn { response, session } => {
             let policy = state.provider.policy();
             let age = session
                 .remember
@@ -87,7 +88,27 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
                 .cookies
                 .build(cookies::SESSION, session.id.clone(), age);
             let jar = jar.add(cookie);
-            (jar, Redirect::to(&url)).into_response()
+            (jar, answer(state, lang, &response)).into_response()
+        }
+    }
+}
+
+/// An authorization response: a redirect with the query, or (Form Post Response Mode §2)
+/// a page whose form posts the parameters to the RP, submitted by an external script.
+pub fn answer(state: &AppState, lang: &str, response: &AuthResponse) -> Response {
+    match response.mode {
+        ResponseMode::Query => Redirect::to(&response.url()).into_response(),
+        ResponseMode::FormPost => {
+            let theme = state.themes.get(None);
+            let mut context = base_context(state, lang, theme.name(), None);
+            let fields: Vec<Value> = response
+                .params
+                .iter()
+                .map(|(k, v)| json!({"name": k, "value": v}))
+                .collect();
+            context["action"] = json!(response.redirect_uri);
+            context["fields"] = json!(fields);
+            render(state, StatusCode::OK, "form_post.html", context)
         }
     }
 }

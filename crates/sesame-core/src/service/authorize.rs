@@ -1,7 +1,9 @@
 //! `/authorize`: validate, then reuse a live session or start a login flow.
 
+use serde_json::Value;
 use sesame_protocol::authorize::{
-    self, AuthorizationRequest, AuthorizeError, PageError, RawAuthorizationRequest, redirect_with,
+    self, AuthorizationRequest, AuthorizeError, PageError, RawAuthorizationRequest, ResponseMode,
+    redirect_with,
 };
 use sesame_protocol::error::AuthorizeErrorCode;
 use uuid::Uuid;
@@ -11,10 +13,11 @@ use crate::audit::AuditKind;
 use crate::client::Client;
 use crate::crypto::token_digest;
 use crate::flow::{FlowNotice, FlowStep, LoginFlow};
+use crate::keys::SigningAlg;
 use crate::session::SsoSession;
 use crate::state::{get_json, put_json};
 use crate::store::Grant;
-use crate::tokens::IssuedCode;
+use crate::tokens::{Authentication, IssuedCode, subject};
 
 /// What the browser brings with a request.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +28,26 @@ pub struct BrowserContext {
     pub session_id: Option<String>,
     /// The sealed request from the flow cookie, if any.
     pub sealed_cookie: Option<String>,
+}
+
+/// An authorization response (success or error) for a validated redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    pub params: Vec<(String, String)>,
+}
+
+impl AuthResponse {
+    /// The redirect URI with the parameters in its query (`response_mode=query`).
+    pub fn url(&self) -> String {
+        let params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        redirect_with(&self.redirect_uri, &params)
+    }
 }
 
 impl Provider {
@@ -43,30 +66,66 @@ impl Provider {
             Some(id) => self.deps.clients.get(id).await?,
             None => None,
         };
-        match authorize::validate(&raw, client.as_ref().map(Client::view)) {
-            Ok(request) => {
-                let sealed = SealedRequest {
-                    request,
-                    started_at: self.now(),
-                    number: None,
-                };
-                self.continue_request(sealed, ctx, None, None).await
+        let request = match authorize::validate(&raw, client.as_ref().map(Client::view)) {
+            Ok(request) => request,
+            Err(AuthorizeError::Page(page)) => {
+                return Ok(Outcome::ErrorPage(ErrorPage::Request(page)));
             }
-            Err(AuthorizeError::Page(page)) => Ok(Outcome::ErrorPage(ErrorPage::Request(page))),
             Err(AuthorizeError::Redirect {
                 redirect_uri,
                 state,
                 error,
+                response_mode,
             }) => {
                 let why = error.error_description.as_deref().unwrap_or_default();
-                Ok(Outcome::Redirect(self.error_url(
+                let response = self.error_response(
                     &redirect_uri,
+                    response_mode,
                     state.as_deref(),
                     error.error,
                     why,
-                )))
+                );
+                return Ok(Outcome::Respond(response));
             }
-        }
+        };
+        let hint_sub = match raw
+            .id_token_hint
+            .as_deref()
+            .map(|h| self.hint_subject(h, &request.client_id))
+        {
+            None => None,
+            Some(Some(sub)) => Some(sub),
+            Some(None) => {
+                let why = "id_token_hint is not an id_token Sesame issued to this client";
+                let response =
+                    self.request_error(&request, AuthorizeErrorCode::InvalidRequest, why);
+                return Ok(Outcome::Respond(response));
+            }
+        };
+        let sealed = SealedRequest {
+            request,
+            started_at: self.now(),
+            number: None,
+            hint_sub,
+        };
+        self.continue_request(sealed, ctx, None, None).await
+    }
+
+    /// The `sub` of an id_token Sesame signed for `client_id`; expired ones count
+    /// (OIDC Core §3.1.2.1: the hint may have expired).
+    fn hint_subject(&self, hint: &str, client_id: &str) -> Option<String> {
+        let claims = [SigningAlg::RS256, SigningAlg::ES256]
+            .into_iter()
+            .find_map(|alg| self.keys.verify_untyped(hint, alg))?;
+        let aud_ok = match &claims["aud"] {
+            Value::String(aud) => aud == client_id,
+            Value::Array(list) => list.iter().any(|a| a == client_id),
+            _ => false,
+        };
+        let iss_ok = claims["iss"] == self.issuer.as_str();
+        (aud_ok && iss_ok)
+            .then(|| claims["sub"].as_str().map(str::to_owned))
+            .flatten()
     }
 
     /// Reuses a live session that satisfies the request, or starts a flow.
@@ -86,24 +145,23 @@ impl Provider {
         if let Some(session) = self.live_session(ctx.session_id.as_deref()).await?
             && self.session_satisfies(&session, &sealed, &client)
         {
-            let url = self.issue_code(request, &session).await?;
-            return Ok(Outcome::Redirect(url));
+            return Ok(Outcome::Respond(self.issue_code(request, &session).await?));
         }
         if request.prompt.none {
             // OIDC Core §3.1.2.6: prompt=none and no usable session.
-            let url = self.error_url(
-                &request.redirect_uri,
-                request.state.as_deref(),
+            let why = "the end-user is not logged in";
+            return Ok(Outcome::Respond(self.request_error(
+                request,
                 AuthorizeErrorCode::LoginRequired,
-                "the end-user is not logged in",
-            );
-            return Ok(Outcome::Redirect(url));
+                why,
+            )));
         }
         let number = number.or_else(|| request.login_hint.clone());
         let flow = self.start_flow(sealed, ctx, number, notice).await?;
         Ok(Outcome::Show { flow_id: flow.id })
     }
 
+    /// True when the session may answer the request without a new login.
     pub(crate) fn session_satisfies(
         &self,
         session: &SsoSession,
@@ -111,10 +169,15 @@ impl Provider {
         client: &Client,
     ) -> bool {
         let request = &sealed.request;
-        let fresh_enough = !request.prompt.login || session.auth_time >= sealed.started_at;
+        let logged_in_since = session.auth_time >= sealed.started_at;
+        let fresh_enough = !request.prompt.login || logged_in_since;
         let max_age_ok = session.satisfies_max_age(request.max_age, self.now())
-            || (request.max_age.is_some() && session.auth_time >= sealed.started_at);
-        fresh_enough && max_age_ok && session.acr >= client.minimum_acr
+            || (request.max_age.is_some() && logged_in_since);
+        let same_person = sealed
+            .hint_sub
+            .as_ref()
+            .is_none_or(|sub| *sub == subject(client, session.participant, &self.pairwise_key));
+        fresh_enough && max_age_ok && same_person && session.acr >= client.minimum_acr
     }
 
     async fn start_flow(
@@ -133,6 +196,7 @@ impl Provider {
             number,
             notice,
             created_at: sealed.started_at,
+            hint_sub: sealed.hint_sub,
         };
         self.save_flow(&flow).await?;
         Ok(flow)
@@ -163,12 +227,12 @@ impl Provider {
         Ok(Some(session))
     }
 
-    /// Issues an authorization code for a request and a session; returns the redirect.
+    /// Issues an authorization code for a request and a session.
     pub(crate) async fn issue_code(
         &self,
         request: &AuthorizationRequest,
         session: &SsoSession,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<AuthResponse, ServiceError> {
         let now = self.now();
         let grant = Grant {
             id: Uuid::new_v4(),
@@ -185,14 +249,17 @@ impl Provider {
         let record = IssuedCode {
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
-            participant: session.participant,
             scopes: request.scopes.clone(),
             nonce: request.nonce.clone(),
             code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            acr: session.acr,
-            amr: session.amr.clone(),
-            sid: self.sid_for(&session.id),
+            auth: Authentication {
+                participant: session.participant,
+                auth_time: session.auth_time,
+                acr: session.acr,
+                amr: session.amr.clone(),
+                sid: self.sid_for(&session.id),
+            },
+            claims: request.claims.clone(),
             grant_id: grant.id,
             issued_at: now,
         };
@@ -204,19 +271,24 @@ impl Provider {
             self.policy.tokens.code_ttl,
         )
         .await?;
+        let client = Some(request.client_id.as_str());
         self.audit(
             AuditKind::LoginSucceeded,
             Some(session.participant),
-            Some(&request.client_id),
+            client,
             serde_json::json!({}),
         )
         .await;
-        let mut params = vec![("code", code.as_str())];
+        let mut params = vec![("code".to_owned(), code)];
         if let Some(state) = &request.state {
-            params.push(("state", state));
+            params.push(("state".to_owned(), state.clone()));
         }
-        params.push(("iss", &self.issuer));
-        Ok(redirect_with(&request.redirect_uri, &params))
+        params.push(("iss".to_owned(), self.issuer.clone()));
+        Ok(AuthResponse {
+            redirect_uri: request.redirect_uri.clone(),
+            mode: request.response_mode,
+            params,
+        })
     }
 
     /// The `sid` claim: derived from the session id, so the id itself never leaves.
@@ -224,24 +296,45 @@ impl Provider {
         token_digest(session_id).chars().take(22).collect()
     }
 
+    /// An error response for a validated request.
+    pub(crate) fn request_error(
+        &self,
+        request: &AuthorizationRequest,
+        code: AuthorizeErrorCode,
+        why: &str,
+    ) -> AuthResponse {
+        self.error_response(
+            &request.redirect_uri,
+            request.response_mode,
+            request.state.as_deref(),
+            code,
+            why,
+        )
+    }
+
     /// An error response to a validated redirect URI, with `iss` (RFC 9207 §2).
-    pub(crate) fn error_url(
+    pub(crate) fn error_response(
         &self,
         redirect_uri: &str,
+        mode: ResponseMode,
         state: Option<&str>,
         code: AuthorizeErrorCode,
         description: &str,
-    ) -> String {
+    ) -> AuthResponse {
         let description = sesame_protocol::error::sanitize_description(description);
         let mut params = vec![
-            ("error", code.as_str()),
-            ("error_description", description.as_str()),
+            ("error".to_owned(), code.as_str().to_owned()),
+            ("error_description".to_owned(), description),
         ];
         if let Some(state) = state {
-            params.push(("state", state));
+            params.push(("state".to_owned(), state.to_owned()));
         }
-        params.push(("iss", &self.issuer));
-        redirect_with(redirect_uri, &params)
+        params.push(("iss".to_owned(), self.issuer.clone()));
+        AuthResponse {
+            redirect_uri: redirect_uri.to_owned(),
+            mode,
+            params,
+        }
     }
 
     /// Seals a flow's request for its pages and cookie (valid one day).
@@ -250,6 +343,7 @@ impl Provider {
             request: flow.request.clone(),
             started_at: flow.created_at,
             number: flow.number.clone(),
+            hint_sub: flow.hint_sub.clone(),
         };
         let expires = self.now() + chrono::Duration::days(1);
         self.request_sealer

@@ -343,8 +343,8 @@ impl Provider {
         )
         .await?;
         self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
-        let url = self.issue_code(&flow.request, &session).await?;
-        Ok(Outcome::LoggedIn { url, session })
+        let response = self.issue_code(&flow.request, &session).await?;
+        Ok(Outcome::LoggedIn { response, session })
     }
 
     async fn show(&self, mut flow: LoginFlow, notice: FlowNotice) -> Result<Outcome, ServiceError> {
@@ -412,12 +412,13 @@ impl Provider {
             request: flow.request.clone(),
             started_at: flow.created_at,
             number: None,
+            hint_sub: flow.hint_sub.clone(),
         };
         if !same_person || !self.session_satisfies(&session, &sealed, &client) {
             return Ok(None);
         }
         self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
-        Ok(Some(Outcome::Redirect(
+        Ok(Some(Outcome::Respond(
             self.issue_code(&flow.request, &session).await?,
         )))
     }

@@ -3,12 +3,18 @@
 //! [`Deps`], so the web layer stays thin and tests can drive them directly.
 
 mod authorize;
+mod client_auth;
 mod login;
+mod logout;
+mod refresh;
+mod revocation;
 mod token;
 mod userinfo;
 
-pub use authorize::BrowserContext;
+pub use authorize::{AuthResponse, BrowserContext};
 pub use login::FlowForm;
+pub use logout::{LogoutOutcome, LogoutRequest};
+pub use revocation::Introspection;
 pub use token::TokenError;
 pub use userinfo::BearerError;
 
@@ -33,7 +39,8 @@ use crate::secret::SecretString;
 use crate::session::SsoSession;
 use crate::state::{StateError, StateStore};
 use crate::store::{
-    AuditStore, ClientStore, GrantStore, OutboxStore, ParticipantStore, StoreError,
+    AuditStore, ClientStore, GrantStore, OutboxStore, ParticipantStore, RefreshTokenStore,
+    StoreError,
 };
 
 /// Password hashing, run where it does not block the async runtime.
@@ -85,6 +92,7 @@ pub struct Deps {
     pub participants: Arc<dyn ParticipantStore>,
     pub clients: Clients,
     pub grants: Arc<dyn GrantStore>,
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     pub audit: Arc<dyn AuditStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub outbox_signal: Arc<dyn OutboxSignal>,
@@ -125,10 +133,13 @@ pub enum Outcome {
     ErrorPage(ErrorPage),
     /// Show the login flow's current step (`/login?flow=…`).
     Show { flow_id: String },
-    /// Go back to the RP (a code or an error in the query).
-    Redirect(String),
-    /// A login finished: set the session cookie, then go back to the RP.
-    LoggedIn { url: String, session: SsoSession },
+    /// Answer the RP's authorization request (a code or an error).
+    Respond(AuthResponse),
+    /// A login finished: set the session cookie, then answer the RP.
+    LoggedIn {
+        response: AuthResponse,
+        session: SsoSession,
+    },
 }
 
 /// The authorization request as the pages carry it: sealed, so it cannot be read or
@@ -140,6 +151,17 @@ pub struct SealedRequest {
     /// The cohort number typed so far, kept across a restart.
     #[serde(default)]
     pub number: Option<String>,
+    /// The `sub` of a valid `id_token_hint`.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
+}
+
+/// What the provider is configured with.
+pub struct Settings {
+    pub issuer: String,
+    pub policy: Policy,
+    pub cookie_secret: SecretString,
+    pub master_secret: SecretString,
 }
 
 /// The provider: settings, keys and dependencies.
@@ -150,24 +172,31 @@ pub struct Provider {
     pub(crate) keys: Arc<KeyRing>,
     pub(crate) otp_key: [u8; 32],
     pub(crate) request_sealer: Sealer,
+    /// Keys pairwise subjects; derived from the master key so that it never changes
+    /// when the cookie key is rotated.
+    pub(crate) pairwise_key: [u8; 32],
+    pub(crate) logout_sealer: Sealer,
 }
 
 impl Provider {
-    /// Builds a provider. `cookie_secret` keys the sealed requests and code digests.
-    pub fn new(
-        deps: Deps,
-        issuer: String,
-        policy: Policy,
-        keys: Arc<KeyRing>,
-        cookie_secret: &[u8],
-    ) -> Self {
+    /// Builds a provider. `cookie_secret` keys the sealed requests and code digests;
+    /// `master_secret` keys the pairwise subjects.
+    pub fn new(deps: Deps, settings: Settings, keys: Arc<KeyRing>) -> Self {
+        let Settings {
+            issuer,
+            policy,
+            cookie_secret,
+            master_secret,
+        } = settings;
         Self {
             deps,
             issuer,
             policy,
             keys,
-            otp_key: derive_key(cookie_secret, "otp"),
-            request_sealer: Sealer::new(cookie_secret, "authorization-request"),
+            otp_key: derive_key(cookie_secret.expose().as_bytes(), "otp"),
+            request_sealer: Sealer::new(cookie_secret.expose().as_bytes(), "authorization-request"),
+            logout_sealer: Sealer::new(cookie_secret.expose().as_bytes(), "logout-request"),
+            pairwise_key: derive_key(master_secret.expose().as_bytes(), "pairwise-subject"),
         }
     }
 

@@ -250,6 +250,10 @@ pub struct TokensSection {
     pub code_ttl: String,
     pub access_token_ttl: String,
     pub id_token_ttl: String,
+    pub refresh_token_ttl: String,
+    /// A used refresh token presented again within this time gets new tokens (two tabs
+    /// refreshing at once); later, it revokes the whole family.
+    pub refresh_grace: String,
 }
 
 impl Default for TokensSection {
@@ -258,6 +262,8 @@ impl Default for TokensSection {
             code_ttl: "60s".into(),
             access_token_ttl: "5m".into(),
             id_token_ttl: "5m".into(),
+            refresh_token_ttl: "30d".into(),
+            refresh_grace: "10s".into(),
         }
     }
 }
@@ -282,14 +288,61 @@ pub struct ClientSection {
     pub application_type: String,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Issue refresh tokens to this client.
+    #[serde(default)]
+    pub refresh_tokens: bool,
+    /// Allow the `client_credentials` grant (confidential clients only).
+    #[serde(default)]
+    pub client_credentials: bool,
     #[serde(default = "rs256")]
     pub id_token_signed_response_alg: String,
+    /// `public` or `pairwise`.
+    #[serde(default = "public")]
+    pub subject_type: String,
+    /// The pairwise sector; by default the host of the redirect URIs.
+    #[serde(default)]
+    pub sector: Option<String>,
     #[serde(default = "mfa")]
     pub minimum_acr: String,
     #[serde(default)]
     pub theme: Option<String>,
     #[serde(default)]
     pub home_url: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
+    /// Deliver logout tokens even if the URI's host is private or loopback.
+    #[serde(default)]
+    pub backchannel_logout_allow_private: bool,
+}
+
+impl ClientSection {
+    /// A confidential web client with the defaults of every other field.
+    pub fn new(id: &str, secret: Option<&str>, redirect_uris: Vec<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: None,
+            secret: secret.map(str::to_owned),
+            secret_file: None,
+            redirect_uris,
+            post_logout_redirect_uris: vec![],
+            token_endpoint_auth_method: basic(),
+            application_type: web(),
+            scopes: vec![],
+            refresh_tokens: false,
+            client_credentials: false,
+            id_token_signed_response_alg: rs256(),
+            subject_type: public(),
+            sector: None,
+            minimum_acr: mfa(),
+            theme: None,
+            home_url: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
+            backchannel_logout_allow_private: false,
+        }
+    }
 }
 
 fn basic() -> String {
@@ -303,4 +356,7 @@ fn rs256() -> String {
 }
 fn mfa() -> String {
     "mfa".into()
+}
+fn public() -> String {
+    "public".into()
 }

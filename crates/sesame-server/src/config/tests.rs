@@ -13,21 +13,13 @@ fn base() -> RawConfig {
 }
 
 fn client_section() -> raw::ClientSection {
-    raw::ClientSection {
-        id: "rp".into(),
-        name: None,
-        secret: Some("a-long-enough-secret".into()),
-        secret_file: None,
-        redirect_uris: vec!["https://rp.example/cb".into()],
-        post_logout_redirect_uris: vec![],
-        token_endpoint_auth_method: "client_secret_basic".into(),
-        application_type: "web".into(),
-        scopes: vec!["email".into()],
-        id_token_signed_response_alg: "RS256".into(),
-        minimum_acr: "mfa".into(),
-        theme: None,
-        home_url: None,
-    }
+    let mut client = raw::ClientSection::new(
+        "rp",
+        Some("a-long-enough-secret"),
+        vec!["https://rp.example/cb".into()],
+    );
+    client.scopes = vec!["email".into()];
+    client
 }
 
 fn error_of(raw: RawConfig) -> String {
@@ -203,6 +195,13 @@ fn readme_reference_lists_every_key() {
 }
 
 const CLIENT_KEYS: &[&str] = &[
+    "refresh_tokens",
+    "client_credentials",
+    "subject_type",
+    "sector",
+    "backchannel_logout_uri",
+    "backchannel_logout_session_required",
+    "backchannel_logout_allow_private",
     "id",
     "name",
     "secret",
@@ -268,4 +267,32 @@ fn limits_are_rates() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn pairwise_sector_defaults_to_the_redirect_host() {
+    let mut raw = base();
+    let mut c = client_section();
+    c.subject_type = "pairwise".into();
+    raw.clients = vec![c.clone()];
+    let subject = validate(raw).map(|cfg| cfg.clients[0].subject.clone());
+    assert_eq!(
+        subject,
+        Ok(SubjectType::Pairwise {
+            sector: "rp.example".into()
+        })
+    );
+    c.redirect_uris.push("https://other.example/cb".into());
+    let mut raw = base();
+    raw.clients = vec![c];
+    assert!(error_of(raw).contains("sector"));
+}
+
+#[test]
+fn offline_access_needs_refresh_tokens() {
+    let mut raw = base();
+    let mut c = client_section();
+    c.scopes.push("offline_access".into());
+    raw.clients = vec![c];
+    assert!(error_of(raw).contains("offline_access needs refresh_tokens"));
 }

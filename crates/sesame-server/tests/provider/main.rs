@@ -4,8 +4,12 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod cli;
+mod lifecycle;
 mod login;
+mod logout;
+mod options;
 mod protocol;
+mod support;
 
 use sesame_testkit::{Browser, TestServer};
 

@@ -2,53 +2,12 @@
 
 use base64::Engine as _;
 use serde_json::Value;
-use sesame_testkit::rp::{self, Rp, param};
+use sesame_testkit::rp::{Rp, param};
 use sesame_testkit::server::{CALLBACK, PUBLIC, RP, RP_POST};
 use sesame_testkit::{Browser, TestServer};
 
 use crate::setup;
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn authorize_url(server: &TestServer, client: &str, redirect: &str, extra: &str) -> String {
-    let redirect = url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>();
-    server.url(&format!("/authorize?response_type=code&client_id={client}&redirect_uri={redirect}&scope=openid&state=st{extra}"))
-}
-
-/// Logs in through the pages and returns the code sent to the RP.
-async fn code_for(server: &TestServer, browser: &Browser, url: &str) -> String {
-    let back = rp::login(server, browser, url, "12345678", "jeanne@example.org")
-        .await
-        .unwrap();
-    param(&back, "code").unwrap()
-}
-
-async fn exchange(
-    server: &TestServer,
-    auth: Option<(&str, &str)>,
-    form: &[(&str, &str)],
-) -> (u16, Value, reqwest::header::HeaderMap) {
-    let mut request = http().post(server.url("/token")).form(form);
-    if let Some((id, secret)) = auth {
-        request = request.basic_auth(id, Some(secret));
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        headers,
-    )
-}
+use crate::support::{CHALLENGE, VERIFIER, authorize_url, code_for, exchange, http};
 
 #[tokio::test]
 async fn rfc6749_4_1_2_1_unregistered_redirect_uri_is_an_error_page_never_a_redirect() {
@@ -401,11 +360,28 @@ async fn discovery_is_truthful_and_jwks_has_rs256_and_es256() {
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    let grants = serde_json::json!(["authorization_code", "refresh_token", "client_credentials"]);
+    assert_eq!(doc["grant_types_supported"], grants);
     assert_eq!(
-        doc["grant_types_supported"],
-        serde_json::json!(["authorization_code"])
+        doc["end_session_endpoint"],
+        server.url("/end_session").as_str()
     );
-    assert!(doc.get("end_session_endpoint").is_none() && doc.get("revocation_endpoint").is_none());
+    assert_eq!(doc["revocation_endpoint"], server.url("/revoke").as_str());
+    assert_eq!(
+        doc["introspection_endpoint"],
+        server.url("/introspect").as_str()
+    );
+    assert_eq!(doc["backchannel_logout_supported"], true);
+    assert_eq!(
+        doc["response_modes_supported"],
+        serde_json::json!(["query", "form_post"])
+    );
+    assert_eq!(
+        doc["subject_types_supported"],
+        serde_json::json!(["public", "pairwise"])
+    );
+    assert_eq!(doc["request_parameter_supported"], false);
+    assert_eq!(doc["claims_parameter_supported"], true);
     let jwks: Value = http()
         .get(server.url("/jwks"))
         .send()
@@ -503,8 +479,10 @@ async fn a_leaked_code_presented_by_another_client_does_not_burn_it() {
     assert_eq!(status, 200);
 }
 
+/// RFC 6749 §4.1.2: racing exchanges of one code are a second use: at most one gets
+/// tokens, and those die with the grant the replays revoke.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_exchanges_of_one_code_give_one_token_set() {
+async fn concurrent_exchanges_of_one_code_leave_no_live_token() {
     let (server, browser) = setup().await;
     let code = code_for(
         &server,
@@ -528,13 +506,27 @@ async fn concurrent_exchanges_of_one_code_give_one_token_set() {
                 .send()
                 .await
                 .unwrap();
-            response.status().as_u16()
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         });
     }
-    let statuses = set.join_all().await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
-    );
+    let results = set.join_all().await;
+    let issued: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    assert!(issued.len() <= 1, "{results:?}");
+    for body in issued {
+        let token = body["access_token"].as_str().unwrap();
+        let userinfo = http()
+            .get(server.url("/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(userinfo.status(), 401);
+    }
 }

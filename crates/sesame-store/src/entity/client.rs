@@ -23,6 +23,16 @@ pub struct Model {
     pub theme: Option<String>,
     pub home_url: Option<String>,
     pub created_at: DateTimeUtc,
+    pub refresh_tokens: bool,
+    pub client_credentials: bool,
+    /// `public` or `pairwise`.
+    pub subject_type: String,
+    /// The sector of a pairwise client.
+    pub sector: Option<String>,
+    /// No URI means no back-channel logout; the two flags below then mean nothing.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    pub backchannel_logout_allow_private: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

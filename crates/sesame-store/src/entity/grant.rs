@@ -15,6 +15,8 @@ pub struct Model {
     /// A JSON array of scope names.
     pub scopes: String,
     pub session_id: Option<String>,
+    /// `offline_access` was granted.
+    pub offline: bool,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
 }

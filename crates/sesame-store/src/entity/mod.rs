@@ -6,4 +6,5 @@ pub mod client;
 pub mod grant;
 pub mod outbox;
 pub mod participant;
+pub mod refresh_token;
 pub mod signing_key;

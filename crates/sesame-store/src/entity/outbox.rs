@@ -9,7 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// `email` or `sms`.
+    /// `email`, `sms` or `backchannel`.
     pub channel: String,
     pub recipient: Option<String>,
     pub subject: Option<String>,

@@ -1,7 +1,9 @@
 //! `ClientStore`: clients created at run time.
 
 use sesame_core::acr::Acr;
-use sesame_core::client::{ApplicationType, AuthMethod, Client, ClientSource, SecretDigest};
+use sesame_core::client::{
+    ApplicationType, AuthMethod, BackchannelLogout, Client, ClientSource, SecretDigest, SubjectType,
+};
 use sesame_core::keys::SigningAlg;
 use sesame_core::store::{ClientStore, StoreError};
 
@@ -13,6 +15,9 @@ contract!(
     list_returns_every_client_by_id,
     a_taken_id_conflicts,
     delete_says_whether_the_client_existed,
+    refresh_pairwise_and_backchannel_settings_round_trip,
+    backchannel_flags_are_kept_apart,
+    a_plain_client_reads_back_with_the_defaults,
 );
 
 fn client(id: &str) -> Client {
@@ -33,6 +38,10 @@ fn client(id: &str) -> Client {
         theme: Some("constances".into()),
         home_url: Some("https://rp.example.org/".into()),
         source: ClientSource::Database,
+        refresh_tokens: false,
+        client_credentials: false,
+        subject: SubjectType::Public,
+        backchannel_logout: None,
     }
 }
 
@@ -92,5 +101,57 @@ async fn delete_says_whether_the_client_existed(env: Env) -> TestResult {
     assert!(env.delete("rp").await?);
     assert!(!env.delete("rp").await?);
     assert_eq!(env.get("rp").await?, None);
+    Ok(())
+}
+
+async fn refresh_pairwise_and_backchannel_settings_round_trip(env: Env) -> TestResult {
+    let given = Client {
+        refresh_tokens: true,
+        client_credentials: true,
+        subject: SubjectType::Pairwise {
+            sector: "rp.example.org".into(),
+        },
+        backchannel_logout: Some(BackchannelLogout {
+            uri: "https://rp.example.org/backchannel".into(),
+            session_required: true,
+            allow_private: true,
+        }),
+        ..client("full")
+    };
+    env.insert(&given).await?;
+    assert_eq!(env.get("full").await?, Some(given.clone()));
+    assert_eq!(env.list().await?, vec![given]);
+    Ok(())
+}
+
+/// Each flag has a column of its own: setting one does not set the other.
+async fn backchannel_flags_are_kept_apart(env: Env) -> TestResult {
+    for (id, session_required, allow_private) in [("s", true, false), ("p", false, true)] {
+        let given = Client {
+            backchannel_logout: Some(BackchannelLogout {
+                uri: format!("https://{id}.example.org/logout"),
+                session_required,
+                allow_private,
+            }),
+            ..client(id)
+        };
+        env.insert(&given).await?;
+        assert_eq!(env.get(id).await?, Some(given));
+    }
+    Ok(())
+}
+
+async fn a_plain_client_reads_back_with_the_defaults(env: Env) -> TestResult {
+    env.insert(&client("plain")).await?;
+    let stored = env.get("plain").await?.ok_or("not stored")?;
+    assert!(!stored.refresh_tokens && !stored.client_credentials);
+    assert_eq!(stored.subject, SubjectType::Public);
+    assert_eq!(stored.backchannel_logout, None);
+    let row = env
+        .query_one("SELECT subject_type, sector FROM clients WHERE id = 'plain'")
+        .await?;
+    let subject_type: String = row.try_get("", "subject_type")?;
+    let sector: Option<String> = row.try_get("", "sector")?;
+    assert_eq!((subject_type.as_str(), sector), ("public", None));
     Ok(())
 }

@@ -13,6 +13,9 @@ contract!(
     revoking_is_idempotent,
     revoking_an_unknown_grant_is_harmless,
     timestamps_keep_microseconds,
+    the_offline_flag_round_trips,
+    by_session_lists_live_grants_of_the_session_oldest_first,
+    by_session_of_an_unknown_session_is_empty,
 );
 
 fn grant() -> Grant {
@@ -22,6 +25,7 @@ fn grant() -> Grant {
         client_id: "questionnaire".into(),
         scopes: vec!["openid".into(), "offline_access".into()],
         session_id: Some("sid-1".into()),
+        offline: false,
         created_at: at(0),
         revoked_at: None,
     }
@@ -79,5 +83,54 @@ async fn timestamps_keep_microseconds(env: Env) -> TestResult {
     env.create(&given).await?;
     let stored = env.get(given.id).await?.ok_or("grant lost")?;
     assert_eq!(stored.created_at, at(0) + TimeDelta::microseconds(123_456));
+    Ok(())
+}
+
+async fn the_offline_flag_round_trips(env: Env) -> TestResult {
+    let offline = Grant {
+        offline: true,
+        ..grant()
+    };
+    let online = grant();
+    env.create(&offline).await?;
+    env.create(&online).await?;
+    assert_eq!(env.get(offline.id).await?, Some(offline));
+    assert_eq!(env.get(online.id).await?, Some(online));
+    Ok(())
+}
+
+/// A grant of `session` created `seconds` after `t0`.
+fn in_session(session: &str, seconds: i64) -> Grant {
+    Grant {
+        session_id: Some(session.into()),
+        created_at: at(seconds),
+        ..grant()
+    }
+}
+
+async fn by_session_lists_live_grants_of_the_session_oldest_first(env: Env) -> TestResult {
+    let newer = in_session("sid-1", 20);
+    let older = Grant {
+        offline: true,
+        ..in_session("sid-1", 10)
+    };
+    let revoked = in_session("sid-1", 15);
+    let elsewhere = in_session("sid-2", 12);
+    let sessionless = Grant {
+        session_id: None,
+        ..grant()
+    };
+    for g in [&newer, &revoked, &elsewhere, &older, &sessionless] {
+        env.create(g).await?;
+    }
+    env.revoke(revoked.id, at(30)).await?;
+    assert_eq!(env.by_session("sid-1").await?, vec![older, newer]);
+    assert_eq!(env.by_session("sid-2").await?, vec![elsewhere]);
+    Ok(())
+}
+
+async fn by_session_of_an_unknown_session_is_empty(env: Env) -> TestResult {
+    env.create(&grant()).await?;
+    assert_eq!(env.by_session("sid-unknown").await?, vec![]);
     Ok(())
 }

@@ -12,6 +12,7 @@ contract!(
     a_failed_attempt_is_counted_and_rescheduled,
     marking_sent_drops_the_text,
     expiring_drops_the_text_of_unsent_expired_messages,
+    a_backchannel_message_round_trips,
 );
 
 fn message(to: Recipient, text: &str, expires_at: DateTime<Utc>) -> Message {
@@ -119,5 +120,22 @@ async fn expiring_drops_the_text_of_unsent_expired_messages(env: Env) -> TestRes
         .map(|e| e.id)
         .collect();
     assert_eq!(ids, [alive]);
+    Ok(())
+}
+
+async fn a_backchannel_message_round_trips(env: Env) -> TestResult {
+    let uri = "https://rp.example.org/backchannel-logout";
+    let logout = Message {
+        subject: String::new(),
+        ..message(Recipient::Backchannel(uri.into()), "token", at(120))
+    };
+    let id = env.enqueue(&logout, at(0)).await?;
+    let row = env
+        .query_one(&format!("SELECT channel FROM outbox WHERE id = {id}"))
+        .await?;
+    assert_eq!(row.try_get::<String>("", "channel")?, "backchannel");
+    let due = env.due(at(0), 10).await?;
+    let entry = due.first().ok_or("not due")?;
+    assert_eq!((entry.id, &entry.message), (id, &logout));
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Request handlers, grouped by audience.
 
 pub mod login;
+pub mod logout;
 pub mod misc;
 pub mod protocol;
 

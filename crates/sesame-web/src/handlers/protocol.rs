@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sesame_core::service::{BearerError, TokenError};
 use sesame_protocol::discovery::ProviderMetadata;
-use sesame_protocol::token::RawTokenRequest;
+use sesame_protocol::token::{RawTokenQuery, RawTokenRequest};
 
 use super::{browser, page_lang, pairs};
 use crate::AppState;
@@ -81,17 +81,10 @@ pub async fn token(
     form: Result<Form<RawTokenRequest>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            json!({"error": "invalid_request", "error_description": "the body must be a form with each parameter once"}),
-            false,
-        );
+        return malformed();
     };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
     let form = form.without_empty();
-    match state.provider.token(authorization, &form).await {
+    match state.provider.token(authorization(&headers), &form).await {
         Ok(response) => {
             let mut response = Json(response).into_response();
             response
@@ -99,21 +92,73 @@ pub async fn token(
                 .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             response
         }
-        Err(TokenError::Refused {
+        Err(error) => token_failure(error),
+    }
+}
+
+/// `POST /revoke` (RFC 7009 §2): 200 whatever became of the token.
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<RawTokenQuery>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return malformed();
+    };
+    match state.provider.revoke(authorization(&headers), &form).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => token_failure(error),
+    }
+}
+
+/// `POST /introspect` (RFC 7662 §2).
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<RawTokenQuery>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return malformed();
+    };
+    match state
+        .provider
+        .introspect(authorization(&headers), &form)
+        .await
+    {
+        Ok(answer) => Json(answer).into_response(),
+        Err(error) => token_failure(error),
+    }
+}
+
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn malformed() -> Response {
+    let why = "the body must be a form with each parameter once";
+    token_error(
+        StatusCode::BAD_REQUEST,
+        json!({"error": "invalid_request", "error_description": why}),
+        false,
+    )
+}
+
+fn token_failure(error: TokenError) -> Response {
+    match error {
+        TokenError::Refused {
             status,
             body,
             basic_challenge,
-        }) => {
+        } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
             token_error(status, json!(body), basic_challenge)
         }
-        Err(TokenError::Internal(error)) => {
-            tracing::error!(%error, "token request failed on an internal error");
-            token_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "temporarily_unavailable"}),
-                false,
-            )
+        TokenError::Internal(error) => {
+            tracing::error!(%error, "token endpoint failed on an internal error");
+            let body = json!({"error": "temporarily_unavailable"});
+            token_error(StatusCode::SERVICE_UNAVAILABLE, body, false)
         }
     }
 }
