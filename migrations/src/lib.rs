@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260501_000001_initial;
 mod m20261204_000002_refresh_tokens_and_logout;
+mod m20261211_000003_required_actions_phone_and_terms;
 
 /// Runs Sesame's migrations, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260501_000001_initial::Migration),
             Box::new(m20261204_000002_refresh_tokens_and_logout::Migration),
+            Box::new(m20261211_000003_required_actions_phone_and_terms::Migration),
         ]
     }
 }

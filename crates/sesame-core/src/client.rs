@@ -129,6 +129,8 @@ pub struct Client {
     pub client_credentials: bool,
     pub subject: SubjectType,
     pub backchannel_logout: Option<BackchannelLogout>,
+    /// Actions this client adds before its codes (DESIGN §3 "Required actions").
+    pub required_actions: Vec<crate::participant::RequiredAction>,
 }
 
 impl Client {

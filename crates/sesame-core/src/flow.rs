@@ -30,6 +30,20 @@ pub enum FlowNotice {
     TooManyCodes,
     /// No address to send a code to: the support must help.
     NoContact,
+    /// The current password typed on the password-change page is wrong.
+    WrongCurrentPassword,
+    /// The new password breaks the policy (the problems are listed).
+    PasswordRefused,
+    /// The two new passwords differ.
+    PasswordMismatch,
+    /// The phone number is not a mobile number of an allowed region.
+    PhoneInvalid,
+    /// The two phone numbers differ.
+    PhoneMismatch,
+    /// The phone number is in a region SMS may not go to.
+    PhoneCountry,
+    /// The terms must be accepted to go on.
+    TermsNotAccepted,
 }
 
 /// Where the participant stands.
@@ -40,6 +54,19 @@ pub enum FlowStep {
     Credentials,
     /// The password was right; waiting for the one-time code.
     Code(CodeStep),
+    /// The second factor is done; a required action is pending (DESIGN §3).
+    Action(ActionStep),
+}
+
+/// A required action in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionStep {
+    pub participant: ParticipantId,
+    pub action: crate::participant::RequiredAction,
+    /// Where a verification link was just sent (masked), once it was: the page then says
+    /// so and moves on.
+    #[serde(default)]
+    pub sent_to: Option<String>,
 }
 
 /// The code step: who is logging in and where the latest code went.
@@ -71,6 +98,9 @@ pub struct LoginFlow {
     /// The `sub` of a valid `id_token_hint`: only that participant's session may answer.
     #[serde(default)]
     pub hint_sub: Option<String>,
+    /// What was wrong with the last new password, rule by rule.
+    #[serde(default)]
+    pub problems: Vec<crate::password::PasswordProblem>,
 }
 
 impl LoginFlow {

@@ -16,6 +16,7 @@ pub mod number;
 pub mod otp;
 pub mod participant;
 pub mod password;
+pub mod phone;
 pub mod policy;
 pub mod random;
 pub mod secret;

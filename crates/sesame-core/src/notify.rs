@@ -56,17 +56,35 @@ pub struct OutboxEntry {
 /// What a notice says, before it is put in words in the participant's language.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Notice {
-    /// The one-time code of a login.
+    /// The one-time code of a login, by e-mail.
     LoginCode {
         code: crate::SecretString,
         ttl_minutes: i64,
     },
+    /// The one-time code of a login, by SMS, ending with the WebOTP line for `host`.
+    LoginCodeSms {
+        code: crate::SecretString,
+        host: String,
+    },
+    /// The password was changed.
+    PasswordChanged,
+    /// A mobile phone was registered (masked number).
+    PhoneRegistered { masked: String },
+    /// The SMS with the link that verifies the phone.
+    PhoneLink { url: String },
+    /// The e-mail with the link that verifies the address.
+    EmailLink { url: String },
 }
 
 impl std::fmt::Debug for Notice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::LoginCode { ttl_minutes, .. } => write!(f, "LoginCode(ttl={ttl_minutes}m)"),
+            Self::LoginCodeSms { .. } => f.write_str("LoginCodeSms"),
+            Self::PasswordChanged => f.write_str("PasswordChanged"),
+            Self::PhoneRegistered { .. } => f.write_str("PhoneRegistered"),
+            Self::PhoneLink { .. } => f.write_str("PhoneLink"),
+            Self::EmailLink { .. } => f.write_str("EmailLink"),
         }
     }
 }

@@ -69,8 +69,19 @@ pub struct Participant {
     /// A PHC string; `None` while the account waits for activation.
     pub password_hash: Option<crate::password::PasswordHash>,
     pub required_actions: Vec<RequiredAction>,
+    /// When the participant ticked "no mobile"; asked again after `phone_reask_after`.
+    pub phone_declined_at: Option<DateTime<Utc>>,
+    /// The version of the terms accepted, and when.
+    pub terms_accepted: Option<TermsAcceptance>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A recorded acceptance of the terms of use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermsAcceptance {
+    pub version: String,
+    pub at: DateTime<Utc>,
 }
 
 /// One participant to create or update, as an import line or a seed gives it.

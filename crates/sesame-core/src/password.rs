@@ -1,13 +1,23 @@
-//! Password hashing (argon2id, DESIGN §5.1) and the password policy.
+//! Password hashing (argon2id, DESIGN §5.1), the legacy hashes taken at import (DESIGN §3),
+//! and the password policy.
+
+mod legacy;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
+pub use legacy::{MAX_BCRYPT_COST, MAX_PBKDF2_ITERATIONS};
+
 use crate::policy::PasswordPolicy;
 use crate::secret::SecretString;
 
-/// A stored password hash in PHC form. Only argon2 is accepted for now.
+/// The hash formats [`PasswordHash::parse`] accepts, as an operator would recognise them.
+pub const ACCEPTED_FORMATS: &str = "argon2 PHC ($argon2id$…), bcrypt ($2a$, $2b$, $2y$), \
+     PBKDF2-SHA256 as passlib writes it ($pbkdf2-sha256$…) or as Django does (pbkdf2_sha256$…)";
+
+/// A stored password hash: an argon2 PHC string, or a legacy hash (bcrypt, PBKDF2-SHA256)
+/// taken at import and replaced by argon2id at the next login. Opaque; `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PasswordHash(String);
@@ -18,30 +28,62 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
-/// The hash text is not a PHC string of a supported algorithm.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported or malformed password hash")]
-pub struct UnsupportedHash;
+/// Why a hash text was refused, or hashing failed. The messages never quote the hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UnsupportedHash {
+    /// Not a format Sesame knows.
+    #[error("not a supported password hash; accepted: {ACCEPTED_FORMATS}")]
+    UnknownFormat,
+    /// A known format whose text is damaged.
+    #[error("malformed {format} hash")]
+    Malformed {
+        /// The format, as named to operators.
+        format: &'static str,
+    },
+    /// A known format asking for more work than a login may spend.
+    #[error("{format} hash too costly to verify: Sesame takes {limit}")]
+    TooCostly {
+        /// The format, as named to operators.
+        format: &'static str,
+        /// The bound, in words.
+        limit: &'static str,
+    },
+    /// argon2 could not hash the password.
+    #[error("password hashing failed")]
+    HashingFailed,
+}
 
 impl PasswordHash {
-    /// Accepts an argon2 PHC string (`$argon2id$`, `$argon2i$`, `$argon2d$`).
+    /// Accepts an argon2 PHC string (`$argon2id$`, `$argon2i$`, `$argon2d$`) or a legacy
+    /// hash: bcrypt (`$2a$`, `$2b$`, `$2y$`, cost at most [`MAX_BCRYPT_COST`]), PBKDF2-SHA256
+    /// as passlib (`$pbkdf2-sha256$<rounds>$<salt>$<key>`, ab64) or Django
+    /// (`pbkdf2_sha256$<iterations>$<salt>$<base64 key>`) writes it, with at most
+    /// [`MAX_PBKDF2_ITERATIONS`] iterations.
     pub fn parse(text: &str) -> Result<Self, UnsupportedHash> {
-        let phc = argon2::PasswordHash::new(text).map_err(|_| UnsupportedHash)?;
-        let ident = phc.algorithm.as_str();
-        if matches!(ident, "argon2id" | "argon2i" | "argon2d") && phc.hash.is_some() {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(UnsupportedHash)
+        if let Some(parsed) = legacy::recognise(text) {
+            return parsed.map(|_| Self(text.to_owned()));
+        }
+        let argon2 = ["$argon2id$", "$argon2i$", "$argon2d$"]
+            .iter()
+            .any(|prefix| text.starts_with(prefix));
+        match argon2::PasswordHash::new(text) {
+            Ok(phc) if argon2 && phc.hash.is_some() => Ok(Self(text.to_owned())),
+            _ if argon2 => Err(UnsupportedHash::Malformed { format: "argon2" }),
+            _ => Err(UnsupportedHash::UnknownFormat),
         }
     }
 
-    /// The PHC string, for storage.
+    /// The hash text, for storage.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// True when the hash was made with weaker parameters than the current ones.
+    /// True when the hash should be replaced by a fresh argon2id one at the next login: a
+    /// legacy format, or argon2 with weaker parameters than the current ones.
     pub fn needs_rehash(&self) -> bool {
+        if legacy::recognise(&self.0).is_some() {
+            return true;
+        }
         let Ok(phc) = argon2::PasswordHash::new(&self.0) else {
             return true;
         };
@@ -67,11 +109,15 @@ pub fn hash(password: &SecretString) -> Result<PasswordHash, UnsupportedHash> {
     argon()
         .hash_password(password.expose().as_bytes())
         .map(|h| PasswordHash(h.to_string()))
-        .map_err(|_| UnsupportedHash)
+        .map_err(|_| UnsupportedHash::HashingFailed)
 }
 
-/// Verifies a password against a stored hash, exactly as typed. CPU-heavy.
+/// Verifies a password against a stored hash, exactly as typed (no normalisation), in
+/// constant time. A malformed or over-costly stored hash verifies as false. CPU-heavy.
 pub fn verify(password: &SecretString, stored: &PasswordHash) -> bool {
+    if let Some(parsed) = legacy::recognise(stored.as_str()) {
+        return parsed.is_ok_and(|hash| hash.verify(password.expose().as_bytes()));
+    }
     let Ok(phc) = argon2::PasswordHash::new(stored.as_str()) else {
         return false;
     };
@@ -93,7 +139,7 @@ pub fn dummy_hash() -> PasswordHash {
 }
 
 /// Why a new password was refused, one reason per rule (the checklist's lines).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordProblem {
     TooShort,
@@ -173,9 +219,17 @@ mod tests {
     }
 
     #[test]
-    fn only_argon2_phc_is_accepted() {
-        assert!(PasswordHash::parse("$2b$12$abcdefghijklmnopqrstuv").is_err());
-        assert!(PasswordHash::parse("plain").is_err());
+    fn argon2_is_parsed_and_unknown_formats_refused() {
+        assert_eq!(
+            PasswordHash::parse("plain"),
+            Err(UnsupportedHash::UnknownFormat)
+        );
+        assert!(PasswordHash::parse("$scrypt$ln=16,r=8,p=1$c2FsdA$aGFzaA").is_err());
+        let no_hash = "$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ";
+        assert_eq!(
+            PasswordHash::parse(no_hash),
+            Err(UnsupportedHash::Malformed { format: "argon2" })
+        );
         let weak = "$argon2id$v=19$m=4096,t=1,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
         assert!(PasswordHash::parse(weak).is_ok_and(|h| h.needs_rehash()));
     }

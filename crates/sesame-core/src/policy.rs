@@ -115,6 +115,24 @@ impl Default for Limits {
     }
 }
 
+/// Lifetimes of links and of a "no mobile" answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPolicy {
+    pub reset_ttl: Duration,
+    pub verify_ttl: Duration,
+    pub phone_reask_after: Duration,
+}
+
+impl Default for LinkPolicy {
+    fn default() -> Self {
+        Self {
+            reset_ttl: Duration::minutes(30),
+            verify_ttl: Duration::hours(24),
+            phone_reask_after: Duration::days(180),
+        }
+    }
+}
+
 /// Every tunable rule the domain applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -123,6 +141,11 @@ pub struct Policy {
     pub session: SessionPolicy,
     pub tokens: TokenPolicy,
     pub limits: Limits,
+    pub links: LinkPolicy,
+    /// The version of the terms in force (`[terms] version`), if any.
+    pub terms_version: Option<String>,
+    /// Regions SMS may go to; empty means France with its overseas regions.
+    pub sms_regions: Vec<crate::phone::Region>,
     /// How long a login page stays valid before its flow expires.
     pub flow_ttl: Option<Duration>,
 }

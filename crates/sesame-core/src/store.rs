@@ -10,7 +10,9 @@ use crate::client::Client;
 use crate::keys::StoredKey;
 use crate::notify::{Message, OutboxEntry};
 use crate::number::CohortNumber;
-use crate::participant::{Participant, ParticipantId, ParticipantRecord};
+use crate::participant::{
+    Participant, ParticipantId, ParticipantRecord, RequiredAction, TermsAcceptance,
+};
 use crate::password::PasswordHash;
 
 /// The database failed. The detail is for the log, never for a response.
@@ -55,6 +57,46 @@ pub trait ParticipantStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// How many participants exist.
     async fn count(&self) -> Result<u64, StoreError>;
+    /// Replaces a participant's pending required actions.
+    async fn set_required_actions(
+        &self,
+        id: ParticipantId,
+        actions: &[RequiredAction],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Adds an action to every participant that lacks it; returns how many changed.
+    async fn require_for_all(
+        &self,
+        action: RequiredAction,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+    /// Sets the mobile phone (E.164) and whether it is verified; clears "no mobile".
+    async fn set_phone(
+        &self,
+        id: ParticipantId,
+        phone: Option<&str>,
+        verified: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Records that the participant has no mobile or will not give it.
+    async fn set_phone_declined(
+        &self,
+        id: ParticipantId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Marks the e-mail address verified (only if it is still `email`).
+    async fn set_email_verified(
+        &self,
+        id: ParticipantId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Records the acceptance of a terms version.
+    async fn accept_terms(
+        &self,
+        id: ParticipantId,
+        acceptance: &TermsAcceptance,
+    ) -> Result<(), StoreError>;
 }
 
 /// Clients created at run time (CLI, admin API); file clients never reach the database.
@@ -95,6 +137,14 @@ pub trait GrantStore: Send + Sync {
     async fn revoke(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// The grants made under an SSO session that are not revoked, oldest first.
     async fn by_session(&self, session_id: &str) -> Result<Vec<Grant>, StoreError>;
+    /// Revokes every live grant of a participant except those of `keep_session`; returns
+    /// the grants revoked.
+    async fn revoke_for_participant(
+        &self,
+        participant: ParticipantId,
+        keep_session: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Grant>, StoreError>;
 }
 
 /// A refresh token as stored: only its digest, never the token.

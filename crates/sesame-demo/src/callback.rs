@@ -111,7 +111,7 @@ fn authorization_code(params: &CallbackParams) -> Result<AuthorizationCode, Call
 }
 
 /// Compares two secrets without stopping at the first difference.
-fn same_secret(expected: &str, received: &str) -> bool {
+pub fn same_secret(expected: &str, received: &str) -> bool {
     let (a, b) = (expected.as_bytes(), received.as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x ^ y)) == 0
 }

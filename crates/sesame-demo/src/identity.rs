@@ -4,8 +4,8 @@
 use std::ops::Deref;
 
 use chrono::{DateTime, Utc};
-use openidconnect::core::{CoreGenderClaim, CoreIdTokenClaims};
-use openidconnect::{AdditionalClaims, LocalizedClaim, UserInfoClaims};
+use openidconnect::core::CoreGenderClaim;
+use openidconnect::{AdditionalClaims, IdTokenClaims, LocalizedClaim, UserInfoClaims};
 use serde::{Deserialize, Serialize};
 
 /// Claims beyond the standard ones that the cohort's provider may release.
@@ -20,6 +20,20 @@ impl AdditionalClaims for CohortClaims {}
 
 /// A userinfo answer as the demo reads it.
 pub type DemoUserInfo = UserInfoClaims<CohortClaims, CoreGenderClaim>;
+
+/// ID token claims beyond the standard ones that the demo keeps.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct SessionClaims {
+    /// The provider's session id (Back-Channel Logout 1.0 §2.1), named again by the logout
+    /// token when that session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl AdditionalClaims for SessionClaims {}
+
+/// The claims of a verified ID token as the demo reads them.
+pub type DemoIdTokenClaims = IdTokenClaims<SessionClaims, CoreGenderClaim>;
 
 /// What the demo shows of a logged-in participant.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,7 +59,7 @@ pub struct Identity {
 impl Identity {
     /// Combines the verified ID token claims with the userinfo answer (whose `sub` the
     /// userinfo request already checked against the ID token's).
-    pub fn from_claims(id_token: &CoreIdTokenClaims, userinfo: &DemoUserInfo) -> Self {
+    pub fn from_claims(id_token: &DemoIdTokenClaims, userinfo: &DemoUserInfo) -> Self {
         Self {
             sub: id_token.subject().to_string(),
             given_name: first(userinfo.given_name()).or_else(|| first(id_token.given_name())),

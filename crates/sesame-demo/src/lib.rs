@@ -3,9 +3,12 @@
 //! It stands in for the cohort's questionnaire application and is written the way an RP team
 //! would write it with the `openidconnect` crate: discovery, the authorization code flow with
 //! PKCE (S256), `state` and `nonce`, the code exchange with `client_secret_basic`, ID token
-//! verification against the provider's JWKS, then a userinfo call. Nothing here depends on the
-//! provider's own crates: the demo talks to Sesame only through the protocol.
+//! verification against the provider's JWKS, then a userinfo call. Logging out ends the
+//! provider's session too (RP-Initiated Logout), and the provider can end the demo's sessions
+//! by posting a logout token to `/backchannel-logout` (Back-Channel Logout). Nothing here
+//! depends on the provider's own crates: the demo talks to Sesame only through the protocol.
 
+mod backchannel;
 mod callback;
 mod error;
 mod http_client;

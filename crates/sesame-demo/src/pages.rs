@@ -22,15 +22,24 @@ pub fn html(status: StatusCode, page: String) -> Response {
     (status, content_type, page).into_response()
 }
 
+/// The body of the welcome page.
+const WELCOME: &str = "<h1>Constances — Mon espace questionnaires</h1>\n\
+     <p>Connectez-vous avec votre numéro de participant pour retrouver les questionnaires \
+     qui vous attendent.</p>\n\
+     <p><a class=\"button\" href=\"/login\">Se connecter</a></p>\n";
+
 /// The page of a visitor who is not logged in.
 pub fn welcome() -> String {
-    layout(
-        "Mon espace questionnaires",
-        "<h1>Constances — Mon espace questionnaires</h1>\n\
-         <p>Connectez-vous avec votre numéro de participant pour retrouver les questionnaires \
-         qui vous attendent.</p>\n\
-         <p><a class=\"button\" href=\"/login\">Se connecter</a></p>\n",
-    )
+    layout("Mon espace questionnaires", WELCOME)
+}
+
+/// The welcome page, back from the provider's logout: it says the session ended there too.
+pub fn logged_out() -> String {
+    let main = format!(
+        "<p class=\"notice\">Déconnexion réussie : votre session est fermée sur ce site \
+         comme sur le service de connexion.</p>\n{WELCOME}"
+    );
+    layout("Mon espace questionnaires", &main)
 }
 
 /// The page of a logged-in participant: their questionnaires and what the provider said
@@ -184,6 +193,14 @@ mod tests {
         assert!(page.contains("Constances — Mon espace questionnaires"));
         assert!(page.contains("href=\"/login\">Se connecter</a>"));
         assert!(!page.contains("<script"));
+    }
+
+    #[test]
+    fn logged_out_says_so_and_offers_to_log_in_again() {
+        let page = logged_out();
+        assert!(page.contains("<p class=\"notice\">Déconnexion réussie"));
+        assert!(page.contains("href=\"/login\">Se connecter</a>"));
+        assert!(!welcome().contains("notice"));
     }
 
     #[test]

@@ -1,33 +1,44 @@
 //! The provider as the demo sees it: discovery (fetched on first use and cached), the
-//! authorization request, and the end of the code flow (exchange, ID token, userinfo).
+//! authorization request, the end of the code flow (exchange, ID token, userinfo), and the
+//! two ends of a session at the provider (RP-Initiated and Back-Channel Logout).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
-    CoreClient, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
+    CoreRevocationErrorResponse, CoreSubjectIdentifierType, CoreTokenIntrospectionResponse,
+    CoreTokenType,
 };
 use openidconnect::{
-    AccessToken, AdditionalProviderMetadata, AuthType, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl,
-    Scope, SubjectIdentifier, TokenResponse as _,
+    AccessToken, AdditionalProviderMetadata, AuthType, AuthorizationCode, Client, ClientId,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndSessionUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse as _,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl,
+    Scope, StandardErrorResponse, StandardTokenResponse, SubjectIdentifier, TokenResponse as _,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use url::Url;
 
 use crate::DemoRpConfig;
+use crate::backchannel::{self, LogoutTarget, LogoutTokenRefusal};
 use crate::callback::{self, CallbackParams, CallbackRefusal, Expected};
 use crate::error::DemoError;
 use crate::http_client::OidcHttp;
-use crate::identity::{DemoUserInfo, Identity};
-use crate::sessions::PendingLogin;
+use crate::identity::{DemoUserInfo, Identity, SessionClaims};
+use crate::sessions::{LoggedIn, PendingLogin};
 
 /// Scopes asked for besides `openid`, which the client adds itself.
-const SCOPES: [&str; 2] = ["profile", "email"];
+const SCOPES: [&str; 3] = ["profile", "email", "cohort"];
+
+/// A logout token signed with an unknown key makes the demo read discovery (and the keys)
+/// again, but not more often than this.
+const KEYS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Discovery fields the `openidconnect` crate does not model.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -35,6 +46,9 @@ pub struct ExtraMetadata {
     /// RFC 9207: the provider puts `iss` in every authorization response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// RP-Initiated Logout 1.0 §2.1: where the browser goes to end the provider's session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<EndSessionUrl>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -54,9 +68,33 @@ type DemoProviderMetadata = ProviderMetadata<
     CoreSubjectIdentifierType,
 >;
 
+/// The token response, whose ID token may carry a `sid`.
+type DemoTokenResponse = StandardTokenResponse<
+    IdTokenFields<
+        SessionClaims,
+        EmptyExtraTokenFields,
+        CoreGenderClaim,
+        CoreJweContentEncryptionAlgorithm,
+        CoreJwsSigningAlgorithm,
+    >,
+    CoreTokenType,
+>;
+
 /// A client built from discovery: the authorization endpoint is always there, the token and
-/// userinfo endpoints are optional in the metadata.
-type DemoClient = CoreClient<
+/// userinfo endpoints are optional in the metadata. It is `CoreClient` but for the ID token's
+/// additional claims.
+type DemoClient = Client<
+    SessionClaims,
+    CoreAuthDisplay,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJsonWebKey,
+    CoreAuthPrompt,
+    StandardErrorResponse<CoreErrorResponseType>,
+    DemoTokenResponse,
+    CoreTokenIntrospectionResponse,
+    CoreRevocableToken,
+    CoreRevocationErrorResponse,
     EndpointSet,
     EndpointNotSet,
     EndpointNotSet,
@@ -70,17 +108,20 @@ type DemoClient = CoreClient<
 pub struct Settings {
     issuer: IssuerUrl,
     redirect_uri: RedirectUrl,
+    post_logout_redirect_uri: PostLogoutRedirectUrl,
     client_id: ClientId,
     client_secret: ClientSecret,
 }
 
 impl Settings {
-    /// Parses the issuer and the redirect URI (`base_url` + `/callback`).
+    /// Parses the issuer, the redirect URI (`base_url` + `/callback`) and the post-logout
+    /// redirect URI (`base_url` + `/`).
     pub fn from_config(config: &DemoRpConfig) -> Result<Self, url::ParseError> {
         let base = config.base_url.trim_end_matches('/');
         Ok(Self {
             issuer: IssuerUrl::new(config.issuer.clone())?,
             redirect_uri: RedirectUrl::new(format!("{base}/callback"))?,
+            post_logout_redirect_uri: PostLogoutRedirectUrl::new(format!("{base}/"))?,
             client_id: ClientId::new(config.client_id.clone()),
             client_secret: ClientSecret::new(config.client_secret.clone()),
         })
@@ -121,6 +162,26 @@ impl Provider {
     pub async fn forget(&self) {
         *self.discovered.write().await = None;
     }
+
+    /// Validates a back-channel logout token and returns the sessions it ends. A token signed
+    /// with a key the demo has not seen makes it read discovery and the keys again, once.
+    pub async fn check_logout_token(
+        &self,
+        token: &str,
+    ) -> Result<LogoutTarget, LogoutTokenRefusal> {
+        let unavailable = |_| LogoutTokenRefusal::KeysUnavailable;
+        let connected = self.connected().await.map_err(unavailable)?;
+        match connected.check_logout_token(token) {
+            Err(LogoutTokenRefusal::UnknownKey)
+                if connected.discovered.elapsed() >= KEYS_REFRESH_INTERVAL =>
+            {
+                self.forget().await;
+                let connected = self.connected().await.map_err(unavailable)?;
+                connected.check_logout_token(token)
+            }
+            checked => checked,
+        }
+    }
 }
 
 /// A discovered provider and the client built from its metadata.
@@ -129,6 +190,10 @@ pub struct Connected {
     client: DemoClient,
     issuer: IssuerUrl,
     iss_required: bool,
+    keys: CoreJsonWebKeySet,
+    end_session_endpoint: Option<EndSessionUrl>,
+    post_logout_redirect_uri: PostLogoutRedirectUrl,
+    discovered: Instant,
 }
 
 impl Connected {
@@ -156,7 +221,9 @@ impl Connected {
     fn from_metadata(http: OidcHttp, settings: Settings, metadata: DemoProviderMetadata) -> Self {
         let extra = metadata.additional_metadata();
         let iss_required = extra.authorization_response_iss_parameter_supported == Some(true);
-        let client = CoreClient::from_provider_metadata(
+        let end_session_endpoint = extra.end_session_endpoint.clone();
+        let keys = metadata.jwks().clone();
+        let client = DemoClient::from_provider_metadata(
             metadata,
             settings.client_id,
             Some(settings.client_secret),
@@ -168,6 +235,10 @@ impl Connected {
             client,
             issuer: settings.issuer,
             iss_required,
+            keys,
+            end_session_endpoint,
+            post_logout_redirect_uri: settings.post_logout_redirect_uri,
+            discovered: Instant::now(),
         }
     }
 
@@ -211,7 +282,7 @@ impl Connected {
         &self,
         code: AuthorizationCode,
         pending: PendingLogin,
-    ) -> Result<Identity, DemoError> {
+    ) -> Result<LoggedIn, DemoError> {
         let tokens = self.exchange(code, pending.pkce_verifier).await?;
         let id_token = tokens.id_token().ok_or_else(|| {
             tracing::warn!("the token response has no id_token");
@@ -226,14 +297,45 @@ impl Connected {
         let userinfo = self
             .userinfo(tokens.access_token().clone(), subject)
             .await?;
-        Ok(Identity::from_claims(claims, &userinfo))
+        Ok(LoggedIn {
+            identity: Identity::from_claims(claims, &userinfo),
+            id_token: id_token.to_string(),
+            sid: claims.additional_claims().sid.clone(),
+        })
+    }
+
+    /// Where to send the browser so that the provider ends its session too (RP-Initiated
+    /// Logout 1.0 §2), or `None` when discovery names no `end_session_endpoint`.
+    pub fn end_session_url(&self, id_token: &str, state: &CsrfToken) -> Option<Url> {
+        let mut url = self.end_session_endpoint.as_ref()?.url().clone();
+        url.query_pairs_mut()
+            .append_pair("id_token_hint", id_token)
+            .append_pair("client_id", self.client.client_id().as_str())
+            .append_pair(
+                "post_logout_redirect_uri",
+                self.post_logout_redirect_uri.as_str(),
+            )
+            .append_pair("state", state.secret());
+        Some(url)
+    }
+
+    /// Validates a back-channel logout token against these keys (Back-Channel Logout 1.0
+    /// §2.6) and returns the sessions it ends.
+    pub fn check_logout_token(&self, token: &str) -> Result<LogoutTarget, LogoutTokenRefusal> {
+        let expected = backchannel::Expected {
+            issuer: self.issuer.as_str(),
+            client_id: self.client.client_id().as_str(),
+            keys: &self.keys,
+            now: Utc::now(),
+        };
+        backchannel::validate(token, &expected)
     }
 
     async fn exchange(
         &self,
         code: AuthorizationCode,
         pkce_verifier: PkceCodeVerifier,
-    ) -> Result<CoreTokenResponse, DemoError> {
+    ) -> Result<DemoTokenResponse, DemoError> {
         let request = self.client.exchange_code(code).map_err(|err| {
             tracing::warn!("the provider has no token endpoint: {}", with_causes(&err));
             DemoError::BadProviderAnswer
@@ -313,6 +415,26 @@ mod tests {
             let uri = settings.map(|s| s.redirect_uri.as_str().to_owned());
             assert_eq!(uri.ok().as_deref(), Some("http://127.0.0.1:8081/callback"));
         }
+    }
+
+    #[test]
+    fn the_post_logout_redirect_uri_is_the_base_url_plus_slash() {
+        for base in ["http://127.0.0.1:8081", "http://127.0.0.1:8081/"] {
+            let settings = Settings::from_config(&config(base));
+            let uri = settings.map(|s| s.post_logout_redirect_uri.as_str().to_owned());
+            assert_eq!(uri.ok().as_deref(), Some("http://127.0.0.1:8081/"));
+        }
+    }
+
+    #[test]
+    fn the_end_session_endpoint_is_read_from_discovery() {
+        let with: ExtraMetadata =
+            serde_json::from_str(r#"{"end_session_endpoint":"http://op/end_session?x=1"}"#)
+                .unwrap_or_default();
+        let url = with.end_session_endpoint.map(|u| u.url().to_string());
+        assert_eq!(url.as_deref(), Some("http://op/end_session?x=1"));
+        let without: Result<ExtraMetadata, _> = serde_json::from_str("{}");
+        assert!(without.is_ok_and(|m| m.end_session_endpoint.is_none()));
     }
 
     #[test]

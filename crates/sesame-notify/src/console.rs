@@ -5,6 +5,7 @@ use std::io::Write as _;
 
 use async_trait::async_trait;
 use sesame_core::notify::{Message, Recipient};
+use sesame_core::phone::mask_e164;
 
 use crate::mailer::{Mailer, SendError};
 
@@ -46,7 +47,7 @@ fn render(message: &Message) -> String {
                 mask_email(address)
             )
         }
-        Recipient::Sms(phone) => format!("──── SMS to {} ────\n", mask_phone(phone)),
+        Recipient::Sms(phone) => format!("──── SMS to {} ────\n", mask_e164(phone)),
     };
     block.push_str(&message.body);
     if !block.ends_with('\n') {
@@ -74,17 +75,6 @@ fn mask_email(address: &str) -> String {
         }
         None => "•••".into(),
     }
-}
-
-/// `+33612345678` → `+33•••78`: the country and the last two digits.
-fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 6 {
-        return "•••".into();
-    }
-    let head: String = chars.iter().take(3).collect();
-    let tail: String = chars.iter().skip(chars.len() - 2).collect();
-    format!("{head}•••{tail}")
 }
 
 #[cfg(test)]
@@ -115,7 +105,27 @@ mod tests {
     fn renders_an_sms_with_a_masked_number() {
         let sms = Recipient::Sms("+33612345678".into());
         let block = render(&message(sms, "Code Sesame : 123456\n"));
-        assert_eq!(block, "──── SMS to +33•••78 ────\nCode Sesame : 123456\n\n");
+        assert_eq!(
+            block,
+            "──── SMS to 06 •• •• •• 78 ────\nCode Sesame : 123456\n\n"
+        );
+        let reunion = Recipient::Sms("+262692123456".into());
+        let block = render(&message(reunion, "Code Sesame : 123456"));
+        assert_eq!(
+            block,
+            "──── SMS to 0692 •• •• 56 ────\nCode Sesame : 123456\n\n"
+        );
+    }
+
+    #[test]
+    fn prints_the_whole_sms_code_text() {
+        let text = sesame_core::phone::sms_code_text("123456", "login.example.org");
+        let block = render(&message(Recipient::Sms("+33612345678".into()), &text));
+        assert!(
+            block.ends_with("\n@login.example.org #123456\n\n"),
+            "{block}"
+        );
+        assert!(block.contains("Votre code de sécurité : 123456"), "{block}");
     }
 
     #[test]
@@ -128,8 +138,8 @@ mod tests {
     }
 
     #[test]
-    fn masks_odd_recipients_entirely() {
+    fn masks_odd_recipients() {
         assert_eq!(mask_email("no-at-sign"), "•••");
-        assert_eq!(mask_phone("+336"), "•••");
+        assert_eq!(mask_e164("+336"), "•••36");
     }
 }

@@ -11,16 +11,17 @@ use sesame_core::random::{OsRandom, Random};
 use sesame_core::service::{Clients, Deps, Provider, Settings};
 use sesame_core::store::{AuditStore, ClientStore, KeyStore};
 use sesame_notify::{
-    BackchannelSender, ChannelRouter, ConsoleMailer, Dispatcher, Mailer, SmtpMailer,
+    BackchannelSender, ChannelRouter, ConsoleMailer, Dispatcher, Mailer, SmtpMailer, WebhookSms,
 };
 use sesame_state::MemoryState;
 use sesame_store::SeaStore;
 use sesame_web::AppState;
+use sesame_web::notices::Notices;
 use sesame_web::theme::{ThemeFiles, Themes};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, SmsProvider};
 use crate::hashing::PooledHasher;
 
 /// Opens the database at `url` and brings its schema up to date.
@@ -98,8 +99,21 @@ fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
         .filter_map(|c| c.backchannel_logout.as_ref().filter(|b| b.allow_private))
         .filter_map(|b| url::Url::parse(&b.uri).ok()?.host_str().map(str::to_owned))
         .collect();
+    let sms: Arc<dyn Mailer> = match &config.sms {
+        SmsProvider::Console => Arc::new(ConsoleMailer::new()),
+        SmsProvider::Webhook {
+            url,
+            token,
+            timeout,
+        } => {
+            let url = url::Url::parse(url).map_err(|e| anyhow!("sms.webhook_url: {e}"))?;
+            let token = token.as_ref().map(|t| t.expose().to_owned());
+            Arc::new(WebhookSms::new(url, token, *timeout))
+        }
+    };
     Ok(Arc::new(ChannelRouter::new(
         email,
+        sms,
         BackchannelSender::new(allowed),
     )))
 }
@@ -136,7 +150,11 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         audit: store.clone(),
         outbox: store.clone(),
         outbox_signal: dispatcher.clone(),
-        notices: themes.clone(),
+        notices: Arc::new(Notices::new(
+            themes.clone(),
+            &config.ui,
+            config.policy.links.verify_ttl.num_hours(),
+        )),
         state: Arc::new(MemoryState::new()),
         hasher: Arc::new(PooledHasher::new()),
         clock,

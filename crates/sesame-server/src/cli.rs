@@ -53,6 +53,18 @@ pub enum UserCommand {
         #[arg(long)]
         replace_passwords: bool,
     },
+    /// Require an action (update-password, register-phone, verify-email, accept-terms) of
+    /// one participant or of all.
+    Require {
+        /// The action.
+        action: String,
+        /// The participant's cohort number.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        number: Option<String>,
+        /// Every participant (a security-upgrade campaign).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// `sesame client …`

@@ -4,13 +4,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow};
+use sesame_core::CohortNumber;
 use sesame_core::acr::Acr;
 use sesame_core::audit::{AuditEvent, AuditKind};
 use sesame_core::client::{
     ApplicationType, AuthMethod, Client, ClientSource, SecretDigest, SubjectType,
 };
 use sesame_core::keys::SigningAlg;
+use sesame_core::participant::RequiredAction;
 use sesame_core::random::{OsRandom, Random};
+use sesame_core::store::ParticipantStore;
 use sesame_core::store::{AuditStore, ClientStore, StoreError};
 use sesame_protocol::scope::KNOWN_SCOPES;
 use sesame_store::SeaStore;
@@ -44,6 +47,16 @@ pub async fn import(
     if !file.is_file() {
         return Err(anyhow!("{} is not a readable file", file.display()));
     }
+    let raw = config::read_raw(config_file, RawConfig::default()).map_err(|e| anyhow!("{e}"))?;
+    let new_actions = config::contacts::actions(
+        &raw.policy.actions.for_new_users,
+        "policy.actions.for_new_users",
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let options = import::Options {
+        replace_passwords,
+        new_actions,
+    };
     let store = store(config_file).await?;
     let hasher = PooledHasher::new();
     let reader = std::io::BufReader::new(input);
@@ -51,7 +64,7 @@ pub async fn import(
         reader,
         store.as_ref(),
         &hasher,
-        replace_passwords,
+        &options,
         chrono::Utc::now(),
     )
     .await?;
@@ -166,6 +179,7 @@ fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
         client_credentials: false,
         subject: SubjectType::Public,
         backchannel_logout: None,
+        required_actions: Vec::new(),
     };
     Ok((client, secret))
 }
@@ -228,4 +242,66 @@ async fn record(
     if let Err(error) = store.record(&event).await {
         tracing::error!(%error, "audit event not recorded");
     }
+}
+
+/// `sesame user require ACTION NUMBER|--all`.
+pub async fn require(
+    config_file: Option<&Path>,
+    action: &str,
+    number: Option<&str>,
+) -> anyhow::Result<()> {
+    let action = RequiredAction::parse(action).ok_or_else(|| {
+        anyhow!(
+            "unknown action {action}: update-password, register-phone, verify-email or accept-terms"
+        )
+    })?;
+    let store = store(config_file).await?;
+    let now = chrono::Utc::now();
+    let detail = serde_json::json!({ "action": action });
+    match number {
+        Some(text) => {
+            let number =
+                CohortNumber::parse(text).map_err(|_| anyhow!("the number must have 8 digits"))?;
+            let found = store
+                .by_number(&number)
+                .await
+                .map_err(|e| anyhow!("database: {e}"))?;
+            let participant = found.ok_or_else(|| anyhow!("no participant has this number"))?;
+            let mut actions = participant.required_actions.clone();
+            actions.push(action);
+            actions.sort();
+            actions.dedup();
+            store
+                .set_required_actions(participant.id, &actions, now)
+                .await
+                .map_err(|e| anyhow!("database: {e}"))?;
+            record(store.as_ref(), AuditKind::ActionRequired, None, detail).await;
+            println!("action {} required of 1 participant", action_name(action));
+        }
+        None => {
+            let count = store
+                .require_for_all(action, now)
+                .await
+                .map_err(|e| anyhow!("database: {e}"))?;
+            record(
+                store.as_ref(),
+                AuditKind::ActionRequired,
+                None,
+                serde_json::json!({"action": action, "count": count}),
+            )
+            .await;
+            println!(
+                "action {} required of {count} participants",
+                action_name(action)
+            );
+        }
+    }
+    Ok(())
+}
+
+fn action_name(action: RequiredAction) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

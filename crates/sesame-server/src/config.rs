@@ -2,6 +2,7 @@
 //! variables. Any secret may be given as `<key>_file`. Unknown keys stop the start with
 //! their name. The result is a validated [`Config`], built once and passed down.
 
+pub mod contacts;
 mod duration;
 pub mod raw;
 
@@ -16,11 +17,12 @@ use sesame_core::client::{
 };
 use sesame_core::keys::SigningAlg;
 use sesame_core::policy::{
-    CodePolicy, Limits, PasswordPolicy, Policy, Rate, SessionPolicy, TokenPolicy,
+    CodePolicy, Limits, LinkPolicy, PasswordPolicy, Policy, Rate, SessionPolicy, TokenPolicy,
 };
 use sesame_protocol::scope::KNOWN_SCOPES;
 use url::Url;
 
+pub use contacts::SmsProvider;
 pub use duration::parse_duration;
 pub use raw::RawConfig;
 
@@ -49,6 +51,9 @@ pub struct Config {
     pub policy: Policy,
     pub audit_retention: chrono::Duration,
     pub clients: Vec<Client>,
+    pub sms: SmsProvider,
+    /// Actions given to participants the import creates.
+    pub for_new_users: Vec<sesame_core::participant::RequiredAction>,
 }
 
 /// Reads the configuration: `file` if given (it must exist), then the environment.
@@ -146,7 +151,15 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     {
         return Err(bad("database.url must start with sqlite: or postgres://"));
     }
-    let policy = policy(&raw.policy)?;
+    let mut policy = policy(&raw.policy)?;
+    let (sms, regions) = contacts::sms(&raw.sms)?;
+    policy.sms_regions = regions;
+    let (terms_version, terms_text) = contacts::terms(&raw.terms)?;
+    policy.terms_version = terms_version;
+    let for_new_users = contacts::actions(
+        &raw.policy.actions.for_new_users,
+        "policy.actions.for_new_users",
+    )?;
     let audit_retention =
         parse_duration(&raw.audit.retention).map_err(|e| bad(format!("audit.retention: {e}")))?;
     let clients = raw
@@ -164,7 +177,18 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         support_phone: raw.ui.support_phone,
         support_email: raw.ui.support_email,
         remember_me_default: raw.ui.remember_me_default,
+        terms_text,
     };
+    let needs_terms = clients.iter().any(|c| {
+        c.required_actions
+            .contains(&sesame_core::participant::RequiredAction::AcceptTerms)
+    }) || for_new_users
+        .contains(&sesame_core::participant::RequiredAction::AcceptTerms);
+    if needs_terms && policy.terms_version.is_none() {
+        return Err(bad(
+            "accept-terms is required somewhere but [terms] has no version and text_file",
+        ));
+    }
     Ok(Config {
         issuer,
         listen: raw.http.listen,
@@ -179,6 +203,8 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         policy,
         audit_retention,
         clients,
+        sms,
+        for_new_users,
     })
 }
 
@@ -253,6 +279,13 @@ fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
             refresh_token_ttl: d("tokens.refresh_token_ttl", &raw.tokens.refresh_token_ttl)?,
             refresh_grace: d("tokens.refresh_grace", &raw.tokens.refresh_grace)?,
         },
+        links: LinkPolicy {
+            reset_ttl: d("links.reset_ttl", &raw.links.reset_ttl)?,
+            verify_ttl: d("links.verify_ttl", &raw.links.verify_ttl)?,
+            phone_reask_after: d("links.phone_reask_after", &raw.links.phone_reask_after)?,
+        },
+        terms_version: None,
+        sms_regions: Vec::new(),
         limits: Limits {
             per_account: rate("limits.per_account", &raw.limits.per_account)?,
         },
@@ -274,7 +307,8 @@ fn rate(name: &str, value: &str) -> Result<Rate, ConfigError> {
 
 fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
     let id = raw.id.trim().to_owned();
-    let at = |field: &str| format!("clients[{id}].{field}");
+    let label = id.clone();
+    let at = |field: &str| format!("clients[{label}].{field}");
     if id.is_empty() || id.len() > 128 || id.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(bad(
             "clients: every client needs an id without spaces (at most 128 characters)",
@@ -382,6 +416,7 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
         client_credentials: raw.client_credentials,
         subject,
         backchannel_logout,
+        required_actions: contacts::actions(&raw.required_actions, &at("required_actions"))?,
     })
 }
 

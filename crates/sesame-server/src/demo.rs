@@ -78,6 +78,9 @@ fn demo_config(
     client.scopes = ["profile", "email", "phone", "cohort"]
         .map(String::from)
         .to_vec();
+    // The demo site learns of logouts through the back channel, on loopback.
+    client.backchannel_logout_uri = Some(format!("http://127.0.0.1:{rp_port}/backchannel-logout"));
+    client.backchannel_logout_allow_private = true;
     raw.clients.push(client);
     Ok(raw)
 }

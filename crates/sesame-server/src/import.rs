@@ -12,6 +12,15 @@ use sesame_core::service::PasswordHasher;
 use sesame_core::store::{ParticipantStore, UpsertOutcome};
 use sesame_core::{CohortNumber, SecretString};
 
+/// How an import treats existing and new participants.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Also replace the passwords of participants that exist.
+    pub replace_passwords: bool,
+    /// Actions given to every participant the import creates (`policy.actions.for_new_users`).
+    pub new_actions: Vec<RequiredAction>,
+}
+
 /// Lines per transaction.
 pub const BATCH: usize = 1000;
 
@@ -174,13 +183,10 @@ fn strip_position(message: &str) -> String {
         .to_owned()
 }
 
+/// A stored hash to take as is: argon2, or a legacy format replaced at the next login. The
+/// reason never quotes the hash.
 fn parse_hash(hash: &str) -> Result<PasswordHash, String> {
-    if hash.starts_with("$2") || hash.contains("pbkdf2") {
-        return Err(
-            "bcrypt and PBKDF2 hashes are not supported yet; give an argon2 PHC hash".into(),
-        );
-    }
-    PasswordHash::parse(hash).map_err(|_| "password_hash is not an argon2 PHC string".to_owned())
+    PasswordHash::parse(hash).map_err(|why| format!("password_hash: {why}"))
 }
 
 fn plausible_email(email: &str) -> bool {
@@ -222,7 +228,7 @@ pub async fn run(
     input: impl BufRead,
     store: &dyn ParticipantStore,
     hasher: &dyn PasswordHasher,
-    replace_passwords: bool,
+    options: &Options,
     now: chrono::DateTime<chrono::Utc>,
 ) -> std::io::Result<Summary> {
     let mut summary = Summary::default();
@@ -262,10 +268,10 @@ pub async fn run(
             Err(why) => summary.refused.push((number, why)),
         }
         if batch.len() == BATCH {
-            flush(&mut batch, store, replace_passwords, now, &mut summary).await;
+            flush(&mut batch, store, options, now, &mut summary).await;
         }
     }
-    flush(&mut batch, store, replace_passwords, now, &mut summary).await;
+    flush(&mut batch, store, options, now, &mut summary).await;
     summary.refused.sort();
     Ok(summary)
 }
@@ -290,7 +296,7 @@ async fn hash_plain(
 async fn flush(
     batch: &mut Vec<(usize, ParticipantRecord)>,
     store: &dyn ParticipantStore,
-    replace_passwords: bool,
+    options: &Options,
     now: chrono::DateTime<chrono::Utc>,
     summary: &mut Summary,
 ) {
@@ -298,11 +304,17 @@ async fn flush(
         return;
     }
     let records: Vec<ParticipantRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
-    match store.upsert_batch(&records, replace_passwords, now).await {
+    match store
+        .upsert_batch(&records, options.replace_passwords, now)
+        .await
+    {
         Ok(outcomes) => {
-            for outcome in outcomes {
+            for (outcome, record) in outcomes.into_iter().zip(&records) {
                 match outcome {
-                    UpsertOutcome::Created => summary.created += 1,
+                    UpsertOutcome::Created => {
+                        summary.created += 1;
+                        give_new_actions(store, record, &options.new_actions, now).await;
+                    }
                     UpsertOutcome::Updated => summary.updated += 1,
                 }
             }
@@ -318,6 +330,30 @@ async fn flush(
         }
     }
     batch.clear();
+}
+
+/// Adds `policy.actions.for_new_users` to a participant the import just created.
+async fn give_new_actions(
+    store: &dyn ParticipantStore,
+    record: &ParticipantRecord,
+    new: &[RequiredAction],
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if new.is_empty() {
+        return;
+    }
+    let mut actions: Vec<RequiredAction> =
+        record.required_actions.iter().chain(new).copied().collect();
+    actions.sort();
+    actions.dedup();
+    let result = match store.by_number(&record.number).await {
+        Ok(Some(p)) => store.set_required_actions(p.id, &actions, now).await,
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = result {
+        tracing::error!(%error, "actions for new participants not stored");
+    }
 }
 
 #[cfg(test)]
@@ -346,10 +382,68 @@ mod tests {
         assert!(parse_line(line).is_err_and(|e| !e.contains("12")));
     }
 
+    fn hash_line(hash: &str) -> String {
+        serde_json::json!({ "number": "01234567", "password_hash": hash }).to_string()
+    }
+
+    fn imported_hash(hash: &str) -> Result<PasswordHash, String> {
+        parse_line(&hash_line(hash))?
+            .0
+            .password_hash
+            .ok_or_else(|| "no hash kept".to_owned())
+    }
+
     #[test]
-    fn legacy_hashes_wait_for_their_issue() {
-        let line = r#"{"number": "01234567", "password_hash": "$2b$12$abcdefghijklmnopqrstuv"}"#;
-        assert!(parse_line(line).is_err_and(|e| e.contains("bcrypt")));
+    fn every_accepted_hash_format_is_taken_and_verifies() {
+        let password = SecretString::new("L\u{e9}gacy pass 1!");
+        // bcrypt from libxcrypt's crypt(3); PBKDF2 from Python's hashlib.pbkdf2_hmac, written
+        // as passlib and Django write it.
+        let bcrypt = "$2b$04$mUjCRf0B81TY3ORfGJ7R9..wdWDjL6z1CxxRHXfZnzGwoyF7uINSG";
+        let argon2 = sesame_core::password::hash(&password).expect("argon2 hashes");
+        let hashes = [
+            argon2.as_str().to_owned(),
+            bcrypt.to_owned(),
+            bcrypt.replacen("$2b$", "$2a$", 1),
+            bcrypt.replacen("$2b$", "$2y$", 1),
+            "$pbkdf2-sha256$29000$nzocAP9.YbLE1eb3CBkqOw$\
+             v4ChaIhVmmxv.EuS8QldFHH7iT4KVdv2/PxEheQQ26o"
+                .to_owned(),
+            "pbkdf2_sha256$20000$sesameDjangoSalt2024AB$\
+             QeLZq8YfEO+DxEuJiRz4T2MB/2epPZZ9iIvQTp11rT4="
+                .to_owned(),
+        ];
+        for (index, text) in hashes.iter().enumerate() {
+            let hash = imported_hash(text);
+            assert!(
+                hash.as_ref().is_ok_and(|h| h.as_str() == text),
+                "{index}: {hash:?}"
+            );
+            let hash = hash.unwrap();
+            assert!(sesame_core::password::verify(&password, &hash), "{index}");
+            // Only the argon2id hash, first, is kept at the next login.
+            assert_eq!(hash.needs_rehash(), index > 0, "{index}");
+        }
+    }
+
+    #[test]
+    fn refused_hashes_say_why_without_echoing_them() {
+        let unknown = imported_hash("$scrypt$ln=16,r=8,p=1$c2FsdA$aGFzaA").unwrap_err();
+        assert!(unknown.contains("accepted") && !unknown.contains("c2FsdA"));
+        for format in [
+            "argon2",
+            "$2a$",
+            "$2b$",
+            "$2y$",
+            "$pbkdf2-sha256$",
+            "pbkdf2_sha256$",
+        ] {
+            assert!(unknown.contains(format), "{format} missing from: {unknown}");
+        }
+        let short = imported_hash("$2b$12$abcdefghijklmnopqrstuv").unwrap_err();
+        assert!(short.contains("malformed bcrypt") && !short.contains("abcdef"));
+        let key = "QeLZq8YfEO+DxEuJiRz4T2MB/2epPZZ9iIvQTp11rT4=";
+        let costly = imported_hash(&format!("pbkdf2_sha256$999999999$salt${key}")).unwrap_err();
+        assert!(costly.contains("too costly") && !costly.contains("999999999"));
     }
 
     #[test]

@@ -48,6 +48,13 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
             file: input,
             replace_passwords,
         }) => commands::import(file, &input, replace_passwords).await,
+        Command::User(UserCommand::Require {
+            action,
+            number,
+            all: _,
+        }) => commands::require(file, &action, number.as_deref())
+            .await
+            .map(|()| true),
         Command::Client(ClientCommand::List) => commands::client_list(file).await.map(|()| true),
         Command::Client(ClientCommand::Add(args)) => {
             commands::client_add(file, args).await.map(|()| true)

@@ -80,6 +80,7 @@ fn row(client: &Client) -> Result<ActiveModel, StoreError> {
         backchannel_logout_uri: Set(logout.map(|l| l.uri.clone())),
         backchannel_logout_session_required: Set(logout.is_some_and(|l| l.session_required)),
         backchannel_logout_allow_private: Set(logout.is_some_and(|l| l.allow_private)),
+        required_actions: Set(to_json(&client.required_actions)?),
     })
 }
 
@@ -126,6 +127,7 @@ fn client(row: Model) -> Result<Client, StoreError> {
         minimum_acr: Acr::parse(&row.minimum_acr).ok_or_else(|| corrupt("clients.minimum_acr"))?,
         theme: row.theme,
         home_url: row.home_url,
+        required_actions: from_json(&row.required_actions, "clients.required_actions")?,
         source: ClientSource::Database,
         id: row.id,
         name: row.name,

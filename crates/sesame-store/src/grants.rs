@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use sesame_core::participant::ParticipantId;
 use sesame_core::store::{Grant, GrantStore, StoreError};
 use uuid::Uuid;
@@ -12,6 +15,10 @@ use crate::SeaStore;
 use crate::convert::{from_json, instant, to_json, uuid};
 use crate::entity::grant::{ActiveModel, Column, Entity, Model};
 use crate::error;
+use crate::transaction::{begin_write, finish};
+
+/// How many ids one `IN (…)` revocation carries, well under every backend's limit.
+const REVOKE_CHUNK: usize = 500;
 
 #[async_trait]
 impl GrantStore for SeaStore {
@@ -55,6 +62,62 @@ impl GrantStore for SeaStore {
             .map_err(error::db)?;
         rows.into_iter().map(grant).collect()
     }
+
+    /// Returns the grants it revoked oldest first, with `revoked_at` set to `at`. The
+    /// grants are locked while they are revoked (`FOR UPDATE` on PostgreSQL, the write lock
+    /// on SQLite), so concurrent calls never return the same grant twice.
+    async fn revoke_for_participant(
+        &self,
+        participant: ParticipantId,
+        keep_session: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let txn = begin_write(&self.db).await?;
+        let outcome = revoke_for_participant(&txn, participant, keep_session, instant(at)).await;
+        finish(txn, outcome).await
+    }
+}
+
+/// Locks the live grants to revoke, then revokes them, inside `txn`.
+async fn revoke_for_participant(
+    txn: &DatabaseTransaction,
+    participant: ParticipantId,
+    keep_session: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<Vec<Grant>, StoreError> {
+    let mut query = Entity::find()
+        .filter(Column::ParticipantId.eq(participant.to_string()))
+        .filter(Column::RevokedAt.is_null());
+    if let Some(kept) = keep_session {
+        let elsewhere = Condition::any()
+            .add(Column::SessionId.is_null())
+            .add(Column::SessionId.ne(kept));
+        query = query.filter(elsewhere);
+    }
+    let rows = query
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await
+        .map_err(error::db)?;
+    for chunk in rows.chunks(REVOKE_CHUNK) {
+        Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(at))
+            .filter(Column::Id.is_in(chunk.iter().map(|row| row.id.clone())))
+            .filter(Column::RevokedAt.is_null())
+            .exec(txn)
+            .await
+            .map_err(error::db)?;
+    }
+    rows.into_iter()
+        .map(|row| {
+            grant(row).map(|g| Grant {
+                revoked_at: Some(at),
+                ..g
+            })
+        })
+        .collect()
 }
 
 fn row(grant: &Grant) -> Result<ActiveModel, StoreError> {

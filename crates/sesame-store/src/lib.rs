@@ -16,5 +16,6 @@ mod keys;
 mod outbox;
 mod participants;
 mod refresh_tokens;
+mod transaction;
 
 pub use connect::SeaStore;

@@ -1,16 +1,17 @@
 //! [`ParticipantStore`] on the `participants` table.
 
-use std::collections::{HashMap, HashSet};
+mod backfill;
+mod upsert;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
 };
 use sesame_core::CohortNumber;
-use sesame_core::participant::{Participant, ParticipantId, ParticipantRecord, Profile};
+use sesame_core::participant::{
+    Participant, ParticipantId, ParticipantRecord, Profile, RequiredAction, TermsAcceptance,
+};
 use sesame_core::password::PasswordHash;
 use sesame_core::store::{ParticipantStore, StoreError, UpsertOutcome};
 
@@ -18,9 +19,7 @@ use crate::SeaStore;
 use crate::convert::{corrupt, from_json, instant, to_json, uuid};
 use crate::entity::participant::{ActiveModel, Column, Entity, Model};
 use crate::error;
-
-/// How many numbers one `IN (…)` lookup carries, well under every backend's limit.
-const LOOKUP_CHUNK: usize = 500;
+use crate::transaction::{begin_write, finish};
 
 #[async_trait]
 impl ParticipantStore for SeaStore {
@@ -43,27 +42,14 @@ impl ParticipantStore for SeaStore {
         replace_passwords: bool,
         now: DateTime<Utc>,
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
-        let txn = self
-            .db
-            .begin_with_options(write_transaction())
-            .await
-            .map_err(error::db)?;
-        let batch = Batch {
+        let txn = begin_write(&self.db).await?;
+        let batch = upsert::Batch {
             txn: &txn,
             replace_passwords,
             now: instant(now),
         };
-        match batch.run(records).await {
-            Ok(outcomes) => {
-                txn.commit().await.map_err(error::db)?;
-                Ok(outcomes)
-            }
-            Err(err) => {
-                // The error that stopped the batch is the one worth reporting.
-                let _ = txn.rollback().await;
-                Err(err)
-            }
-        }
+        let outcome = batch.run(records).await;
+        finish(txn, outcome).await
     }
 
     async fn set_password(
@@ -72,112 +58,130 @@ impl ParticipantStore for SeaStore {
         hash: &PasswordHash,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        Entity::update_many()
-            .col_expr(Column::PasswordHash, Expr::value(hash.as_str()))
-            .col_expr(Column::UpdatedAt, Expr::value(instant(now)))
-            .filter(Column::Id.eq(id.to_string()))
-            .exec(&self.db)
-            .await
-            .map(|_| ())
-            .map_err(error::db)
+        let row = ActiveModel {
+            password_hash: Set(Some(hash.as_str().to_owned())),
+            ..touched(now)
+        };
+        update(&self.db, id, row).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
         Entity::find().count(&self.db).await.map_err(error::db)
     }
-}
 
-/// A SQLite transaction that takes the write lock at once, so that it never has to be
-/// upgraded from a read lock halfway (which fails when another writer got there first).
-fn write_transaction() -> TransactionOptions {
-    TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    }
-}
-
-/// One `upsert_batch` call inside its transaction.
-struct Batch<'a> {
-    txn: &'a DatabaseTransaction,
-    replace_passwords: bool,
-    now: DateTime<Utc>,
-}
-
-impl Batch<'_> {
-    async fn run(&self, records: &[ParticipantRecord]) -> Result<Vec<UpsertOutcome>, StoreError> {
-        let existing = self.existing_ids(records).await?;
-        let mut seen = HashSet::new();
-        let mut outcomes = Vec::with_capacity(records.len());
-        for record in records {
-            // The same number twice in one batch is refused as a whole.
-            if !seen.insert(record.number.as_str()) {
-                return Err(StoreError::Conflict);
-            }
-            let outcome = match existing.get(record.number.as_str()) {
-                Some(id) => self.update(id, record).await?,
-                None => self.create(record).await?,
-            };
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
-    }
-
-    /// The ids of the participants whose numbers the batch names, by number.
-    async fn existing_ids(
+    /// Stores the list as given.
+    async fn set_required_actions(
         &self,
-        records: &[ParticipantRecord],
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let mut ids = HashMap::new();
-        for chunk in records.chunks(LOOKUP_CHUNK) {
-            let numbers = chunk.iter().map(|r| r.number.as_str().to_owned());
-            let rows: Vec<(String, String)> = Entity::find()
-                .select_only()
-                .column(Column::Number)
-                .column(Column::Id)
-                .filter(Column::Number.is_in(numbers))
-                .into_tuple()
-                .all(self.txn)
-                .await
-                .map_err(error::db)?;
-            ids.extend(rows);
-        }
-        Ok(ids)
+        id: ParticipantId,
+        actions: &[RequiredAction],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = ActiveModel {
+            required_actions: Set(to_json(actions)?),
+            ..touched(now)
+        };
+        update(&self.db, id, row).await
     }
 
-    async fn create(&self, record: &ParticipantRecord) -> Result<UpsertOutcome, StoreError> {
-        let mut row = contact_and_profile(record)?;
-        row.id = Set(ParticipantId::generate().to_string());
-        row.number = Set(record.number.as_str().to_owned());
-        row.password_hash = Set(record.password_hash.as_ref().map(|h| h.as_str().to_owned()));
-        row.created_at = Set(self.now);
-        row.updated_at = Set(self.now);
-        Entity::insert(row)
-            .exec_without_returning(self.txn)
-            .await
-            .map_err(error::db)?;
-        Ok(UpsertOutcome::Created)
-    }
-
-    /// Updates profile, contacts and actions; the password only when asked to and when
-    /// the record carries one.
-    async fn update(
+    /// Runs in one transaction, reading and rewriting participants in batches; the lists it
+    /// changes come out sorted in the enum's order, without duplicates.
+    async fn require_for_all(
         &self,
-        id: &str,
-        record: &ParticipantRecord,
-    ) -> Result<UpsertOutcome, StoreError> {
-        let mut row = contact_and_profile(record)?;
-        if let (true, Some(hash)) = (self.replace_passwords, &record.password_hash) {
-            row.password_hash = Set(Some(hash.as_str().to_owned()));
-        }
-        row.updated_at = Set(self.now);
-        Entity::update_many()
+        action: RequiredAction,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = begin_write(&self.db).await?;
+        let outcome = backfill::require_for_all(&txn, action, instant(now)).await;
+        finish(txn, outcome).await
+    }
+
+    async fn set_phone(
+        &self,
+        id: ParticipantId,
+        phone: Option<&str>,
+        verified: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = ActiveModel {
+            phone: Set(phone.map(str::to_owned)),
+            phone_verified: Set(verified),
+            phone_declined_at: Set(None),
+            ..touched(now)
+        };
+        update(&self.db, id, row).await
+    }
+
+    /// `at` is also the participant's `updated_at`.
+    async fn set_phone_declined(
+        &self,
+        id: ParticipantId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let row = ActiveModel {
+            phone_declined_at: Set(Some(instant(at))),
+            ..touched(at)
+        };
+        update(&self.db, id, row).await
+    }
+
+    /// True when the stored address is `email`, verified now or already before; false
+    /// when it has changed since or the participant is unknown.
+    async fn set_email_verified(
+        &self,
+        id: ParticipantId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let row = ActiveModel {
+            email_verified: Set(true),
+            ..touched(now)
+        };
+        let result = Entity::update_many()
             .set(row)
-            .filter(Column::Id.eq(id))
-            .exec(self.txn)
+            .filter(Column::Id.eq(id.to_string()))
+            .filter(Column::Email.eq(email))
+            .exec(&self.db)
             .await
             .map_err(error::db)?;
-        Ok(UpsertOutcome::Updated)
+        Ok(result.rows_affected > 0)
     }
+
+    /// The acceptance time is also the participant's `updated_at`.
+    async fn accept_terms(
+        &self,
+        id: ParticipantId,
+        acceptance: &TermsAcceptance,
+    ) -> Result<(), StoreError> {
+        let row = ActiveModel {
+            terms_version: Set(Some(acceptance.version.clone())),
+            terms_accepted_at: Set(Some(instant(acceptance.at))),
+            ..touched(acceptance.at)
+        };
+        update(&self.db, id, row).await
+    }
+}
+
+/// A change that sets `updated_at` and nothing else yet.
+fn touched(now: DateTime<Utc>) -> ActiveModel {
+    ActiveModel {
+        updated_at: Set(instant(now)),
+        ..ActiveModel::default()
+    }
+}
+
+/// Writes the columns set in `row` on participant `id`; an unknown id changes nothing.
+async fn update(
+    db: &DatabaseConnection,
+    id: ParticipantId,
+    row: ActiveModel,
+) -> Result<(), StoreError> {
+    Entity::update_many()
+        .set(row)
+        .filter(Column::Id.eq(id.to_string()))
+        .exec(db)
+        .await
+        .map(|_| ())
+        .map_err(error::db)
 }
 
 /// The columns an import sets on both new and existing participants.
@@ -215,7 +219,21 @@ fn participant(row: Model) -> Result<Participant, StoreError> {
         },
         password_hash,
         required_actions: from_json(&row.required_actions, "participants.required_actions")?,
+        phone_declined_at: row.phone_declined_at,
+        terms_accepted: terms(row.terms_version, row.terms_accepted_at)?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
+}
+
+/// The version and the time are stored together or not at all.
+fn terms(
+    version: Option<String>,
+    at: Option<DateTime<Utc>>,
+) -> Result<Option<TermsAcceptance>, StoreError> {
+    match (version, at) {
+        (Some(version), Some(at)) => Ok(Some(TermsAcceptance { version, at })),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("participants.terms_version")),
+    }
 }

@@ -14,6 +14,8 @@ mod grants;
 mod keys;
 #[path = "contract/outbox.rs"]
 mod outbox;
+#[path = "contract/participant_updates.rs"]
+mod participant_updates;
 #[path = "contract/participants.rs"]
 mod participants;
 #[path = "contract/refresh_tokens.rs"]

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod rp;
 pub mod server;
+pub mod sms;
 pub mod smtp;
 
 pub use browser::{Browser, Page};

@@ -28,6 +28,27 @@ pub const CALLBACK: &str = "http://127.0.0.1:9/cb";
 
 const KEY: &str = "test-key-test-key-test-key-test-key-0001";
 
+/// A participant with [`TEST_PASSWORD`], an e-mail address, no phone and no action.
+pub fn record(number: &str, email: &str) -> anyhow::Result<ParticipantRecord> {
+    let number = CohortNumber::parse(number).map_err(|e| anyhow!("{e}"))?;
+    let hash = sesame_core::password::hash(&SecretString::new(TEST_PASSWORD))
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(ParticipantRecord {
+        number,
+        email: Some(email.into()),
+        email_verified: true,
+        phone: None,
+        phone_verified: false,
+        profile: Profile {
+            given_name: Some("Jeanne".into()),
+            family_name: Some("Dupont".into()),
+            locale: None,
+        },
+        password_hash: Some(hash),
+        required_actions: vec![],
+    })
+}
+
 /// A running provider for one test.
 pub struct TestServer {
     pub issuer: String,
@@ -98,25 +119,13 @@ impl TestServer {
 
     /// Creates a participant with [`TEST_PASSWORD`] and an e-mail address.
     pub async fn add_participant(&self, number: &str, email: &str) -> anyhow::Result<()> {
-        let number = CohortNumber::parse(number).map_err(|e| anyhow!("{e}"))?;
-        let hash = sesame_core::password::hash(&SecretString::new(TEST_PASSWORD))
-            .map_err(|e| anyhow!("{e}"))?;
-        let record = ParticipantRecord {
-            number,
-            email: Some(email.into()),
-            email_verified: true,
-            phone: None,
-            phone_verified: false,
-            profile: Profile {
-                given_name: Some("Jeanne".into()),
-                family_name: Some("Dupont".into()),
-                locale: None,
-            },
-            password_hash: Some(hash),
-            required_actions: vec![],
-        };
+        self.add(record(number, email)?).await
+    }
+
+    /// Creates or updates a participant as given.
+    pub async fn add(&self, record: ParticipantRecord) -> anyhow::Result<()> {
         self.store
-            .upsert_batch(&[record], false, chrono::Utc::now())
+            .upsert_batch(&[record], true, chrono::Utc::now())
             .await
             .map_err(|e| anyhow!("{e}"))?;
         Ok(())

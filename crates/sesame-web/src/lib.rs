@@ -6,6 +6,7 @@ pub mod cookies;
 mod handlers;
 pub mod headers;
 pub mod lang;
+pub mod notices;
 mod pages;
 pub mod theme;
 
@@ -30,6 +31,8 @@ pub struct UiSettings {
     pub support_phone: Option<String>,
     pub support_email: Option<String>,
     pub remember_me_default: bool,
+    /// The terms of use shown by the `accept-terms` action.
+    pub terms_text: Option<String>,
 }
 
 /// Shared state of every handler.
@@ -115,6 +118,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/login/code", post(handlers::login::code))
         .route("/login/resend", post(handlers::login::resend))
+        .route("/login/password", post(handlers::login::new_password))
+        .route("/login/phone", post(handlers::login::phone))
+        .route("/login/email", post(handlers::login::email))
+        .route("/login/terms", post(handlers::login::terms))
+        .route("/login/continue", post(handlers::login::proceed))
+        .route(
+            "/verify/phone/{token}",
+            get(handlers::verify::phone_page).post(handlers::verify::phone_confirm),
+        )
+        .route(
+            "/verify/email/{token}",
+            get(handlers::verify::email_page).post(handlers::verify::email_confirm),
+        )
         .route("/help", get(handlers::misc::help))
         .route("/healthz", get(handlers::misc::healthz))
         .route("/readyz", get(handlers::misc::readyz))

@@ -4,7 +4,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use serde_json::{Value, json};
-use sesame_core::flow::{CodeStep, FlowNotice, FlowStep, LoginFlow};
+use sesame_core::flow::{ActionStep, CodeStep, FlowNotice, FlowStep, LoginFlow};
+use sesame_core::participant::RequiredAction;
 use sesame_core::service::{AuthResponse, ErrorPage, Outcome, ServiceError};
 use sesame_protocol::authorize::ResponseMode;
 
@@ -77,7 +78,7 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
             (jar, Redirect::to(&url)).into_response()
         }
         Outcome::Respond(response) => (jar, answer(state, lang, &response)).into_response(),
-        Outcome::LoggedIn { response, session } => {
+        Outcome::LoggedIn { session, then } => {
             let policy = state.provider.policy();
             let age = session
                 .remember
@@ -88,7 +89,7 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
                 .cookies
                 .build(cookies::SESSION, session.id.clone(), age);
             let jar = jar.add(cookie);
-            (jar, answer(state, lang, &response)).into_response()
+            respond(state, jar, lang, *then)
         }
     }
 }
@@ -151,10 +152,12 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
         FlowStep::Code(CodeStep {
             destination,
             sent_at,
+            channel,
             ..
         }) => {
             let paris = *sent_at + chrono::Duration::hours(paris_offset_hours(*sent_at));
             context["destination"] = json!(destination);
+            context["channel"] = json!(channel);
             context["sent_time"] = json!(paris.format("%H:%M").to_string());
             context["code_minutes"] = json!(state.provider.policy().code.ttl.num_minutes());
             context["resend_seconds"] =
@@ -165,8 +168,58 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
             ));
             "code.html"
         }
+        FlowStep::Action(step) => action_page(state, flow, step, &mut context),
     };
     render(state, StatusCode::OK, template, context)
+}
+
+/// The page of a required action.
+fn action_page(
+    state: &AppState,
+    flow: &LoginFlow,
+    step: &ActionStep,
+    context: &mut Value,
+) -> &'static str {
+    context["number"] = json!(flow.number);
+    if let Some(sent_to) = &step.sent_to {
+        context["sent_to"] = json!(sent_to);
+        context["kind"] = json!(match step.action {
+            RequiredAction::VerifyEmail => "email",
+            _ => "phone",
+        });
+        return "link_sent.html";
+    }
+    match step.action {
+        RequiredAction::UpdatePassword => {
+            let policy = &state.provider.policy().password;
+            context["policy"] = json!({
+                "min_length": policy.min_length,
+                "max_length": policy.max_length,
+                "require_lower": policy.require_lower,
+                "require_upper": policy.require_upper,
+                "require_digit": policy.require_digit,
+                "require_special": policy.require_special,
+            });
+            context["problems"] = json!(flow.problems);
+            "update_password.html"
+        }
+        RequiredAction::RegisterPhone => {
+            let phone_errors = [FlowNotice::PhoneInvalid, FlowNotice::PhoneCountry];
+            context["phone_error"] = json!(flow.notice.is_some_and(|n| phone_errors.contains(&n)));
+            "register_phone.html"
+        }
+        RequiredAction::VerifyEmail => "verify_email.html",
+        RequiredAction::AcceptTerms => {
+            let text = state.ui.terms_text.as_deref().unwrap_or_default();
+            let paragraphs: Vec<&str> = text
+                .split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            context["terms_paragraphs"] = json!(paragraphs);
+            "terms.html"
+        }
+    }
 }
 
 /// Metropolitan France's offset from UTC: +2 in summer time (last Sunday of March to

@@ -10,7 +10,6 @@ use minijinja::value::{Kwargs, Serde};
 use minijinja::{Environment, Error, ErrorKind, State};
 use rust_embed::RustEmbed;
 use serde_json::Value;
-use sesame_core::notify::{Notice, NoticeWriter};
 
 #[derive(RustEmbed)]
 #[folder = "../../themes/"]
@@ -103,7 +102,7 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut HashMap<String, String>)
 }
 
 /// Replaces `{name}` placeholders.
-fn fill(template: &str, args: &[(&str, String)]) -> String {
+pub(crate) fn fill(template: &str, args: &[(&str, String)]) -> String {
     args.iter()
         .fold(template.to_owned(), |text, (name, value)| {
             text.replace(&format!("{{{name}}}"), value)
@@ -236,23 +235,6 @@ impl Themes {
     }
 }
 
-impl NoticeWriter for Themes {
-    fn write(&self, notice: &Notice, lang: &str) -> (String, String) {
-        let theme = self.get(None);
-        match notice {
-            Notice::LoginCode { code, ttl_minutes } => {
-                let args = [
-                    ("code", code.expose().to_owned()),
-                    ("minutes", ttl_minutes.to_string()),
-                ];
-                let subject = theme.message(lang, "mail.code_subject");
-                let body = fill(&theme.message(lang, "mail.code_body"), &args);
-                (subject, body)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,20 +250,6 @@ mod tests {
         assert_eq!(theme.message("fr", "login.password"), "Mot de passe");
         assert_eq!(theme.message("de", "login.password"), "Mot de passe");
         assert_eq!(theme.message("en", "login.password"), "Password");
-    }
-
-    #[test]
-    fn code_mail_carries_the_code() {
-        let Ok(themes) = Themes::load(ThemeFiles::new(None), "base", &[]) else {
-            panic!("load")
-        };
-        let notice = Notice::LoginCode {
-            code: sesame_core::SecretString::new("123456"),
-            ttl_minutes: 10,
-        };
-        let (subject, body) = themes.write(&notice, "fr");
-        assert!(subject.contains("code"));
-        assert!(body.contains("123456") && body.contains("10 minutes"));
     }
 
     #[test]

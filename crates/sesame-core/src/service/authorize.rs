@@ -145,7 +145,7 @@ impl Provider {
         if let Some(session) = self.live_session(ctx.session_id.as_deref()).await?
             && self.session_satisfies(&session, &sealed, &client)
         {
-            return Ok(Outcome::Respond(self.issue_code(request, &session).await?));
+            return self.after_login(sealed, ctx, &session, &client).await;
         }
         if request.prompt.none {
             // OIDC Core §3.1.2.6: prompt=none and no usable session.
@@ -180,7 +180,7 @@ impl Provider {
         fresh_enough && max_age_ok && same_person && session.acr >= client.minimum_acr
     }
 
-    async fn start_flow(
+    pub(crate) async fn start_flow(
         &self,
         sealed: SealedRequest,
         ctx: &BrowserContext,
@@ -197,6 +197,7 @@ impl Provider {
             notice,
             created_at: sealed.started_at,
             hint_sub: sealed.hint_sub,
+            problems: Vec::new(),
         };
         self.save_flow(&flow).await?;
         Ok(flow)
@@ -217,7 +218,7 @@ impl Provider {
             return Ok(None);
         };
         let now = self.now();
-        if !session.is_live(&self.policy.session, now) {
+        if !session.is_live(&self.policy.session, now) || self.ended_by_epoch(&session).await? {
             self.deps.state.delete(&key).await?;
             return Ok(None);
         }

@@ -64,7 +64,7 @@ impl Provider {
         let Some(participant) = self.check_password(&number, password, &flow).await? else {
             return self.show(flow, FlowNotice::InvalidCredentials).await;
         };
-        self.send_code(flow, &participant, remember, lang, None)
+        self.send_code(flow, &participant, remember, lang, None, false)
             .await
     }
 
@@ -130,8 +130,9 @@ impl Provider {
         remember: bool,
         lang: &str,
         notice: Option<FlowNotice>,
+        force_email: bool,
     ) -> Result<Outcome, ServiceError> {
-        let Some(email) = participant.email.clone() else {
+        let Some((channel, to, destination)) = self.code_route(participant, force_email) else {
             return self.show(flow, FlowNotice::NoContact).await;
         };
         let failures = self
@@ -152,17 +153,23 @@ impl Provider {
         let now = self.now();
         let code = otp::generate(self.deps.random.as_ref());
         let ttl = self.policy.code.ttl;
-        let pending = PendingCode::new(&self.otp_key, &code, &flow.id, Channel::Email, now, ttl);
+        let pending = PendingCode::new(&self.otp_key, &code, &flow.id, channel, now, ttl);
         // One live code per participant: a code sent in any flow kills the earlier ones.
         let key = format!("otp:{}", participant.id);
         put_json(self.deps.state.as_ref(), &key, &pending, ttl).await?;
-        let notice_text = Notice::LoginCode {
-            code,
-            ttl_minutes: ttl.num_minutes(),
+        let notice_text = match channel {
+            Channel::Email => Notice::LoginCode {
+                code,
+                ttl_minutes: ttl.num_minutes(),
+            },
+            Channel::Sms => Notice::LoginCodeSms {
+                code,
+                host: self.host(),
+            },
         };
         let (subject, body) = self.deps.notices.write(&notice_text, lang);
         let message = Message {
-            to: Recipient::Email(email.clone()),
+            to,
             subject,
             body,
             expires_at: now + ttl,
@@ -170,23 +177,53 @@ impl Provider {
         self.deps.outbox.enqueue(&message, now).await?;
         self.deps.outbox_signal.wake();
         let client = Some(flow.request.client_id.as_str());
-        self.audit(
-            AuditKind::CodeSent,
-            Some(participant.id),
-            client,
-            serde_json::json!({"channel": "email"}),
-        )
-        .await;
+        let detail = serde_json::json!({ "channel": channel });
+        self.audit(AuditKind::CodeSent, Some(participant.id), client, detail)
+            .await;
         flow.password_accepted(FlowStep::Code(CodeStep {
             participant: participant.id,
-            channel: Channel::Email,
-            destination: mask_email(&email),
+            channel,
+            destination,
             sent_at: now,
             remember,
         }));
         flow.notice = notice;
         self.save_flow(&flow).await?;
         Ok(Outcome::Show { flow_id: flow.id })
+    }
+
+    /// By SMS to a verified mobile of an allowed region, else by e-mail (DESIGN §1).
+    fn code_route(
+        &self,
+        participant: &Participant,
+        force_email: bool,
+    ) -> Option<(Channel, Recipient, String)> {
+        let mobile = participant
+            .phone
+            .as_deref()
+            .filter(|_| participant.phone_verified && !force_email)
+            .and_then(|p| crate::phone::PhoneNumber::parse_mobile(p, &self.sms_regions()).ok());
+        if let Some(number) = mobile {
+            return Some((
+                Channel::Sms,
+                Recipient::Sms(number.as_e164().to_owned()),
+                number.mask(),
+            ));
+        }
+        let email = participant.email.clone()?;
+        Some((
+            Channel::Email,
+            Recipient::Email(email.clone()),
+            mask_email(&email),
+        ))
+    }
+
+    /// The issuer's host, for the WebOTP line of code SMS.
+    fn host(&self) -> String {
+        url::Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default()
     }
 
     /// The participant typed the one-time code.
@@ -279,7 +316,9 @@ impl Provider {
         };
         match flow.step.clone() {
             FlowStep::Code(step) => Ok(Ok((flow, step))),
-            FlowStep::Credentials => Ok(Err(Outcome::Show { flow_id: flow.id })),
+            FlowStep::Credentials | FlowStep::Action(_) => {
+                Ok(Err(Outcome::Show { flow_id: flow.id }))
+            }
         }
     }
 
@@ -287,6 +326,7 @@ impl Provider {
     pub async fn resend_code(
         &self,
         form: &FlowForm,
+        by_email: bool,
         ctx: &BrowserContext,
         lang: &str,
     ) -> Result<Outcome, ServiceError> {
@@ -294,26 +334,17 @@ impl Provider {
             Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
-        let CodeStep {
-            participant,
-            sent_at,
-            remember,
-            ..
-        } = step;
-        if self.now() - sent_at < self.policy.code.resend_after {
+        // Switching from SMS to e-mail need not wait: the SMS may never come.
+        let switching = by_email && step.channel == Channel::Sms;
+        if !switching && self.now() - step.sent_at < self.policy.code.resend_after {
             return self.show(flow, FlowNotice::ResendTooSoon).await;
         }
-        let Some(participant) = self.deps.participants.by_id(participant).await? else {
+        let Some(participant) = self.deps.participants.by_id(step.participant).await? else {
             return Ok(Outcome::ErrorPage(ErrorPage::Expired));
         };
-        self.send_code(
-            flow,
-            &participant,
-            remember,
-            lang,
-            Some(FlowNotice::CodeResent),
-        )
-        .await
+        let notice = Some(FlowNotice::CodeResent);
+        self.send_code(flow, &participant, step.remember, lang, notice, by_email)
+            .await
     }
 
     async fn finish_login(
@@ -342,9 +373,11 @@ impl Provider {
             ttl,
         )
         .await?;
-        self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
-        let response = self.issue_code(&flow.request, &session).await?;
-        Ok(Outcome::LoggedIn { response, session })
+        let then = self.advance(flow, &session).await?;
+        Ok(Outcome::LoggedIn {
+            session,
+            then: Box::new(then),
+        })
     }
 
     async fn show(&self, mut flow: LoginFlow, notice: FlowNotice) -> Result<Outcome, ServiceError> {
@@ -362,7 +395,7 @@ impl Provider {
 
     /// The flow a POST belongs to, if it is live and the page is genuine; otherwise the
     /// ceremony continues from the sealed request (DESIGN §5.7).
-    async fn flow_for_post(
+    pub(crate) async fn flow_for_post(
         &self,
         form: &FlowForm,
         ctx: &BrowserContext,
@@ -417,16 +450,13 @@ impl Provider {
         if !same_person || !self.session_satisfies(&session, &sealed, &client) {
             return Ok(None);
         }
-        self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
-        Ok(Some(Outcome::Respond(
-            self.issue_code(&flow.request, &session).await?,
-        )))
+        Ok(Some(self.advance(flow.clone(), &session).await?))
     }
 
     /// Restarts from a sealed request: straight to the RP when a live session already
     /// satisfies it (the login finished in another tab), else a new flow that keeps the
     /// number and says why the page starts again.
-    async fn recover(
+    pub(crate) async fn recover(
         &self,
         sealed: &str,
         ctx: &BrowserContext,

@@ -2,8 +2,11 @@
 //! the token exchange and userinfo. They reach the world only through the traits of
 //! [`Deps`], so the web layer stays thin and tests can drive them directly.
 
+mod actions;
 mod authorize;
 mod client_auth;
+mod contacts;
+mod links;
 mod login;
 mod logout;
 mod refresh;
@@ -12,6 +15,8 @@ mod token;
 mod userinfo;
 
 pub use authorize::{AuthResponse, BrowserContext};
+pub use contacts::LinkOutcome;
+pub use links::LinkKind;
 pub use login::FlowForm;
 pub use logout::{LogoutOutcome, LogoutRequest};
 pub use revocation::Introspection;
@@ -135,10 +140,10 @@ pub enum Outcome {
     Show { flow_id: String },
     /// Answer the RP's authorization request (a code or an error).
     Respond(AuthResponse),
-    /// A login finished: set the session cookie, then answer the RP.
+    /// The second factor is done: set the session cookie, then go on.
     LoggedIn {
-        response: AuthResponse,
         session: SsoSession,
+        then: Box<Outcome>,
     },
 }
 

@@ -106,7 +106,10 @@ impl Provider {
         let Some(id) = id else { return Ok(false) };
         let session: Option<SsoSession> =
             get_json(self.deps.state.as_ref(), &format!("session:{id}")).await?;
-        Ok(session.is_some_and(|s| s.is_live(&self.policy.session, self.now())))
+        let Some(session) = session.filter(|s| s.is_live(&self.policy.session, self.now())) else {
+            return Ok(false);
+        };
+        Ok(!self.ended_by_epoch(&session).await?)
     }
 }
 

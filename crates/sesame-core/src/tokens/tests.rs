@@ -33,6 +33,7 @@ fn client(subject: SubjectType) -> Client {
         client_credentials: false,
         subject,
         backchannel_logout: None,
+        required_actions: vec![],
     }
 }
 
@@ -84,6 +85,8 @@ fn participant() -> Participant {
         },
         password_hash: None,
         required_actions: vec![],
+        phone_declined_at: None,
+        terms_accepted: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

@@ -1,7 +1,8 @@
 //! A tiny OpenID provider for driving the demo RP: discovery, an RS256 JWKS, an `/authorize`
-//! that redirects straight back with a code, `/token` and `/userinfo`. It checks what a real
-//! provider would check of the RP (client_secret_basic, PKCE S256, redirect URI) and signs the
-//! ID token with the nonce it was given.
+//! that redirects straight back with a code, `/token`, `/userinfo` and an `/end_session` that
+//! redirects straight back. It checks what a real provider would check of the RP
+//! (client_secret_basic, PKCE S256, redirect URI), signs the ID token with the nonce it was
+//! given and a fresh `sid`, and signs the logout tokens the tests post to the RP.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,9 +18,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use josekit::jwk::alg::rsa::RsaKeyPair;
 use josekit::jws::alg::rsassa::RsassaJwsSigner;
-use josekit::jws::{JwsHeader, RS256};
+use josekit::jws::{self, JwsHeader, RS256};
 use josekit::jwt::{self, JwtPayload};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::net::TcpListener;
 
@@ -27,6 +28,7 @@ pub const CLIENT_ID: &str = "demo-questionnaires";
 pub const CLIENT_SECRET: &str = "demo-secret-value";
 pub const SUBJECT: &str = "b7a1c0de-5e5a-4e1d-9c2f-0a1b2c3d4e5f";
 const KEY_ID: &str = "fake-rs256";
+const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// How the fake provider misbehaves, if at all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,6 +43,15 @@ pub enum Quirk {
     WrongAudience,
     /// Signs the ID token with a key that is not in the JWKS (same `kid`).
     ForeignKey,
+    /// Publishes no `end_session_endpoint`.
+    NoEndSession,
+}
+
+/// An ID token the fake provider issued.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    pub sid: String,
+    pub id_token: String,
 }
 
 /// What the fake provider saw, for assertions.
@@ -48,6 +59,24 @@ pub enum Quirk {
 pub struct Seen {
     pub token_calls: AtomicUsize,
     pub prompts: Mutex<Vec<String>>,
+    pub issued: Mutex<Vec<Issued>>,
+    pub end_sessions: Mutex<Vec<HashMap<String, String>>>,
+}
+
+impl Seen {
+    /// The last ID token issued.
+    pub fn last_issued(&self) -> Issued {
+        self.issued.lock().unwrap().last().cloned().unwrap()
+    }
+}
+
+/// Which key signs a logout token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// The key the JWKS publishes.
+    Published,
+    /// A fresh key with the published key's `kid`.
+    Foreign,
 }
 
 struct Grant {
@@ -60,8 +89,10 @@ struct Shared {
     issuer: String,
     quirk: Quirk,
     signer: RsassaJwsSigner,
+    published_signer: RsassaJwsSigner,
     public_jwk: Value,
     grants: Mutex<HashMap<String, Grant>>,
+    sessions: AtomicUsize,
     seen: Arc<Seen>,
 }
 
@@ -69,6 +100,44 @@ struct Shared {
 pub struct FakeProvider {
     pub issuer: String,
     pub seen: Arc<Seen>,
+    shared: Arc<Shared>,
+}
+
+impl FakeProvider {
+    /// The claims of a valid logout token for `SUBJECT` and `sid`.
+    pub fn logout_claims(&self, sid: &str) -> Map<String, Value> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 600,
+            "jti": format!("jti-{sid}-{now}"),
+            "sub": SUBJECT,
+            "sid": sid,
+            "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
+        });
+        claims.as_object().cloned().unwrap()
+    }
+
+    /// `claims` signed with `key` (RS256, the published `kid`), with `typ` in the header.
+    pub fn sign_logout_token(&self, claims: &Map<String, Value>, typ: &str, key: Key) -> String {
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        let payload = serde_json::to_vec(claims).unwrap();
+        match key {
+            Key::Published => {
+                jws::serialize_compact(&payload, &header, &self.shared.published_signer).unwrap()
+            }
+            Key::Foreign => {
+                let signer = rs256_signer(&new_key_pair());
+                jws::serialize_compact(&payload, &header, &signer).unwrap()
+            }
+        }
+    }
 }
 
 /// Starts a fake provider on `listener`.
@@ -82,9 +151,14 @@ pub async fn start_on(listener: TcpListener, quirk: Quirk) -> FakeProvider {
         .route("/authorize", get(authorize))
         .route("/token", post(token))
         .route("/userinfo", get(userinfo))
-        .with_state(shared);
+        .route("/end_session", get(end_session))
+        .with_state(Arc::clone(&shared));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    FakeProvider { issuer, seen }
+    FakeProvider {
+        issuer,
+        seen,
+        shared,
+    }
 }
 
 /// Starts a fake provider on a free loopback port.
@@ -98,10 +172,8 @@ fn shared(issuer: String, quirk: Quirk, seen: Arc<Seen>) -> Shared {
         Quirk::ForeignKey => new_key_pair(),
         _ => key_pair.clone(),
     };
-    let mut signer = RS256
-        .signer_from_der(signing_pair.to_der_private_key())
-        .unwrap();
-    signer.set_key_id(KEY_ID);
+    let signer = rs256_signer(&signing_pair);
+    let published_signer = rs256_signer(&key_pair);
     let mut jwk = key_pair.to_jwk_public_key();
     jwk.set_key_id(KEY_ID);
     jwk.set_algorithm("RS256");
@@ -111,8 +183,10 @@ fn shared(issuer: String, quirk: Quirk, seen: Arc<Seen>) -> Shared {
         issuer,
         quirk,
         signer,
+        published_signer,
         public_jwk,
         grants: Mutex::default(),
+        sessions: AtomicUsize::new(0),
         seen,
     }
 }
@@ -121,9 +195,17 @@ fn new_key_pair() -> RsaKeyPair {
     RS256.generate_key_pair(2048).unwrap()
 }
 
+fn rs256_signer(key_pair: &RsaKeyPair) -> RsassaJwsSigner {
+    let mut signer = RS256
+        .signer_from_der(key_pair.to_der_private_key())
+        .unwrap();
+    signer.set_key_id(KEY_ID);
+    signer
+}
+
 async fn discovery(State(op): State<Arc<Shared>>) -> Json<Value> {
     let issuer = &op.issuer;
-    Json(json!({
+    let mut metadata = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -136,7 +218,13 @@ async fn discovery(State(op): State<Arc<Shared>>) -> Json<Value> {
         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-    }))
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+    });
+    if op.quirk != Quirk::NoEndSession {
+        metadata["end_session_endpoint"] = json!(format!("{issuer}/end_session"));
+    }
+    Json(metadata)
 }
 
 async fn jwks(State(op): State<Arc<Shared>>) -> Json<Value> {
@@ -152,7 +240,7 @@ async fn authorize(
     let well_formed = param("response_type") == "code"
         && param("client_id") == CLIENT_ID
         && param("code_challenge_method") == "S256"
-        && ["openid", "profile", "email"]
+        && ["openid", "profile", "email", "cohort"]
             .iter()
             .all(|s| scopes.iter().any(|x| x == s));
     if !well_formed {
@@ -210,11 +298,18 @@ async fn token(
         Quirk::WrongNonce => "not-the-nonce".to_owned(),
         _ => grant.nonce,
     };
+    let sid = format!("sid-{}", op.sessions.fetch_add(1, Ordering::SeqCst) + 1);
+    let id_token = id_token(&op, &nonce, &sid);
+    let issued = Issued {
+        sid,
+        id_token: id_token.clone(),
+    };
+    op.seen.issued.lock().unwrap().push(issued);
     let body = json!({
         "access_token": format!("at-{SUBJECT}"),
         "token_type": "Bearer",
         "expires_in": 300,
-        "id_token": id_token(&op, &nonce),
+        "id_token": id_token,
     });
     let no_store = [(header::CACHE_CONTROL, "no-store")];
     (no_store, Json(body)).into_response()
@@ -238,7 +333,7 @@ fn oauth_error(status: StatusCode, error: &str) -> Response {
     (status, Json(json!({ "error": error }))).into_response()
 }
 
-fn id_token(op: &Shared, nonce: &str) -> String {
+fn id_token(op: &Shared, nonce: &str, sid: &str) -> String {
     let now = SystemTime::now();
     let auth_time = now.duration_since(UNIX_EPOCH).unwrap().as_secs() - 30;
     let mut payload = JwtPayload::new();
@@ -256,6 +351,7 @@ fn id_token(op: &Shared, nonce: &str) -> String {
         .set_claim("auth_time", Some(json!(auth_time)))
         .unwrap();
     payload.set_claim("acr", Some(json!("mfa"))).unwrap();
+    payload.set_claim("sid", Some(json!(sid))).unwrap();
     payload
         .set_claim("amr", Some(json!(["pwd", "otp", "mfa"])))
         .unwrap();
@@ -280,4 +376,20 @@ async fn userinfo(headers: HeaderMap) -> Response {
         "cohort_number": "12345678",
     }))
     .into_response()
+}
+
+/// Ends the session and goes straight back to `post_logout_redirect_uri` with `state`.
+async fn end_session(
+    State(op): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    op.seen.end_sessions.lock().unwrap().push(query.clone());
+    let Some(back) = query.get("post_logout_redirect_uri") else {
+        return "Vous êtes déconnecté.".into_response();
+    };
+    let mut url = url::Url::parse(back).unwrap();
+    if let Some(state) = query.get("state") {
+        url.query_pairs_mut().append_pair("state", state);
+    }
+    Redirect::to(url.as_str()).into_response()
 }

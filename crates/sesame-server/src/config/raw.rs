@@ -19,7 +19,50 @@ pub struct RawConfig {
     pub ui: UiSection,
     pub policy: PolicySection,
     pub audit: AuditSection,
+    pub sms: SmsSection,
+    pub terms: TermsSection,
     pub clients: Vec<ClientSection>,
+}
+
+/// `[sms]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSection {
+    /// `console` (SMS printed to the terminal) or `webhook`.
+    pub provider: String,
+    /// The operator's endpoint: Sesame POSTs `{"to": "+33…", "text": "…"}`.
+    pub webhook_url: Option<String>,
+    /// Sent as a bearer token.
+    pub webhook_token: Option<String>,
+    pub webhook_token_file: Option<PathBuf>,
+    pub timeout: String,
+    /// Regions SMS may go to (ISO codes).
+    pub countries: Vec<String>,
+}
+
+impl Default for SmsSection {
+    fn default() -> Self {
+        Self {
+            provider: "console".into(),
+            webhook_url: None,
+            webhook_token: None,
+            webhook_token_file: None,
+            timeout: "10s".into(),
+            countries: [
+                "FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF", "WF", "PF", "NC",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+/// `[terms]`, for the `accept-terms` action.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TermsSection {
+    pub version: Option<String>,
+    pub text_file: Option<PathBuf>,
 }
 
 /// `[audit]`
@@ -157,6 +200,36 @@ pub struct PolicySection {
     pub session: SessionSection,
     pub tokens: TokensSection,
     pub limits: LimitsSection,
+    pub links: LinksSection,
+    pub actions: ActionsSection,
+}
+
+/// `[policy.links]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinksSection {
+    pub reset_ttl: String,
+    pub verify_ttl: String,
+    /// When a participant ticked "no mobile", ask again after this.
+    pub phone_reask_after: String,
+}
+
+impl Default for LinksSection {
+    fn default() -> Self {
+        Self {
+            reset_ttl: "30m".into(),
+            verify_ttl: "24h".into(),
+            phone_reask_after: "180d".into(),
+        }
+    }
+}
+
+/// `[policy.actions]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActionsSection {
+    /// Required actions given to participants created by the import.
+    pub for_new_users: Vec<String>,
 }
 
 /// `[policy.limits]`, each `"N/duration"`.
@@ -315,6 +388,9 @@ pub struct ClientSection {
     /// Deliver logout tokens even if the URI's host is private or loopback.
     #[serde(default)]
     pub backchannel_logout_allow_private: bool,
+    /// Actions this client adds before its codes (e.g. `accept-terms`).
+    #[serde(default)]
+    pub required_actions: Vec<String>,
 }
 
 impl ClientSection {
@@ -341,6 +417,7 @@ impl ClientSection {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             backchannel_logout_allow_private: false,
+            required_actions: vec![],
         }
     }
 }

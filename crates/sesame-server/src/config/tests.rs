@@ -202,6 +202,7 @@ const CLIENT_KEYS: &[&str] = &[
     "backchannel_logout_uri",
     "backchannel_logout_session_required",
     "backchannel_logout_allow_private",
+    "required_actions",
     "id",
     "name",
     "secret",

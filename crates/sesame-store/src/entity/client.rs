@@ -33,6 +33,8 @@ pub struct Model {
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
     pub backchannel_logout_allow_private: bool,
+    /// A JSON array of action names.
+    pub required_actions: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,11 @@ pub struct Model {
     pub required_actions: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the participant said they have no mobile or will not give it.
+    pub phone_declined_at: Option<DateTimeUtc>,
+    /// Set together with `terms_accepted_at`, or not at all.
+    pub terms_version: Option<String>,
+    pub terms_accepted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

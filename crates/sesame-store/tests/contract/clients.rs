@@ -5,6 +5,7 @@ use sesame_core::client::{
     ApplicationType, AuthMethod, BackchannelLogout, Client, ClientSource, SecretDigest, SubjectType,
 };
 use sesame_core::keys::SigningAlg;
+use sesame_core::participant::RequiredAction;
 use sesame_core::store::{ClientStore, StoreError};
 
 use crate::{Env, TestResult, contract};
@@ -18,6 +19,7 @@ contract!(
     refresh_pairwise_and_backchannel_settings_round_trip,
     backchannel_flags_are_kept_apart,
     a_plain_client_reads_back_with_the_defaults,
+    required_actions_round_trip_in_order,
 );
 
 fn client(id: &str) -> Client {
@@ -42,6 +44,7 @@ fn client(id: &str) -> Client {
         client_credentials: false,
         subject: SubjectType::Public,
         backchannel_logout: None,
+        required_actions: vec![],
     }
 }
 
@@ -147,11 +150,26 @@ async fn a_plain_client_reads_back_with_the_defaults(env: Env) -> TestResult {
     assert!(!stored.refresh_tokens && !stored.client_credentials);
     assert_eq!(stored.subject, SubjectType::Public);
     assert_eq!(stored.backchannel_logout, None);
+    assert_eq!(stored.required_actions, []);
     let row = env
-        .query_one("SELECT subject_type, sector FROM clients WHERE id = 'plain'")
+        .query_one("SELECT subject_type, sector, required_actions FROM clients WHERE id = 'plain'")
         .await?;
     let subject_type: String = row.try_get("", "subject_type")?;
     let sector: Option<String> = row.try_get("", "sector")?;
     assert_eq!((subject_type.as_str(), sector), ("public", None));
+    let actions: String = row.try_get("", "required_actions")?;
+    assert_eq!(actions, "[]");
+    Ok(())
+}
+
+/// The list reads back as given, order included.
+async fn required_actions_round_trip_in_order(env: Env) -> TestResult {
+    let given = Client {
+        required_actions: vec![RequiredAction::AcceptTerms, RequiredAction::RegisterPhone],
+        ..client("demanding")
+    };
+    env.insert(&given).await?;
+    assert_eq!(env.get("demanding").await?, Some(given.clone()));
+    assert_eq!(env.list().await?, vec![given]);
     Ok(())
 }

@@ -16,6 +16,9 @@ contract!(
     the_offline_flag_round_trips,
     by_session_lists_live_grants_of_the_session_oldest_first,
     by_session_of_an_unknown_session_is_empty,
+    revoke_for_participant_keeps_one_session,
+    revoke_for_participant_without_a_kept_session_revokes_all,
+    concurrent_revocations_return_each_grant_once,
 );
 
 fn grant() -> Grant {
@@ -132,5 +135,100 @@ async fn by_session_lists_live_grants_of_the_session_oldest_first(env: Env) -> T
 async fn by_session_of_an_unknown_session_is_empty(env: Env) -> TestResult {
     env.create(&grant()).await?;
     assert_eq!(env.by_session("sid-unknown").await?, vec![]);
+    Ok(())
+}
+
+/// A live grant of `participant` in `session`, created `seconds` after `t0`.
+fn of(participant: ParticipantId, session: Option<&str>, seconds: i64) -> Grant {
+    Grant {
+        participant,
+        session_id: session.map(str::to_owned),
+        created_at: at(seconds),
+        ..grant()
+    }
+}
+
+/// `grants` as `revoke_for_participant` returns them: revoked at `seconds`.
+fn revoked_at(grants: &[&Grant], seconds: i64) -> Vec<Grant> {
+    let revoked = |g: &&Grant| Grant {
+        revoked_at: Some(at(seconds)),
+        ..(*g).clone()
+    };
+    grants.iter().map(revoked).collect()
+}
+
+async fn revoke_for_participant_keeps_one_session(env: Env) -> TestResult {
+    let participant = ParticipantId::generate();
+    let kept = of(participant, Some("sid-keep"), 10);
+    let kept_too = of(participant, Some("sid-keep"), 11);
+    let other = of(participant, Some("sid-other"), 12);
+    let sessionless = of(participant, None, 5);
+    let already = of(participant, Some("sid-other"), 1);
+    let someone_else = of(ParticipantId::generate(), Some("sid-other"), 2);
+    for g in [
+        &kept,
+        &kept_too,
+        &other,
+        &sessionless,
+        &already,
+        &someone_else,
+    ] {
+        env.create(g).await?;
+    }
+    env.revoke(already.id, at(20)).await?;
+
+    let revoked = env
+        .revoke_for_participant(participant, Some("sid-keep"), at(30))
+        .await?;
+    assert_eq!(revoked, revoked_at(&[&sessionless, &other], 30));
+    for g in [&kept, &kept_too, &someone_else] {
+        assert_eq!(env.get(g.id).await?.as_ref(), Some(g));
+    }
+    for g in &revoked {
+        assert_eq!(env.get(g.id).await?.as_ref(), Some(g));
+    }
+    let first = env.get(already.id).await?.ok_or("grant lost")?;
+    assert_eq!(first.revoked_at, Some(at(20)));
+    let again = env
+        .revoke_for_participant(participant, Some("sid-keep"), at(40))
+        .await?;
+    assert_eq!(again, vec![]);
+    Ok(())
+}
+
+async fn revoke_for_participant_without_a_kept_session_revokes_all(env: Env) -> TestResult {
+    let participant = ParticipantId::generate();
+    let in_session = of(participant, Some("sid-1"), 10);
+    let sessionless = of(participant, None, 20);
+    env.create(&in_session).await?;
+    env.create(&sessionless).await?;
+    let revoked = env
+        .revoke_for_participant(participant, None, at(30))
+        .await?;
+    assert_eq!(revoked, revoked_at(&[&in_session, &sessionless], 30));
+    assert_eq!(env.by_session("sid-1").await?, vec![]);
+    let unknown = ParticipantId::generate();
+    assert_eq!(
+        env.revoke_for_participant(unknown, None, at(40)).await?,
+        vec![]
+    );
+    Ok(())
+}
+
+/// Two callers at once share the grants out between them: none is returned twice.
+async fn concurrent_revocations_return_each_grant_once(env: Env) -> TestResult {
+    let participant = ParticipantId::generate();
+    for n in 0..40 {
+        env.create(&of(participant, Some("sid-1"), n)).await?;
+    }
+    let (one, two) = tokio::join!(
+        env.revoke_for_participant(participant, None, at(50)),
+        env.revoke_for_participant(participant, Some("sid-2"), at(60)),
+    );
+    let mut ids: Vec<Uuid> = one?.into_iter().chain(two?).map(|g| g.id).collect();
+    assert_eq!(ids.len(), 40);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "a grant was returned twice");
     Ok(())
 }

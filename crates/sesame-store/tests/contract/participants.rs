@@ -22,17 +22,17 @@ contract!(
     count_counts_everyone,
 );
 
-fn number(digits: &str) -> Result<CohortNumber, Box<dyn std::error::Error>> {
+pub(crate) fn number(digits: &str) -> Result<CohortNumber, Box<dyn std::error::Error>> {
     Ok(CohortNumber::parse(digits)?)
 }
 
 /// A well-formed argon2id PHC string; `salt` tells hashes apart.
-fn hash(salt: &str) -> Result<PasswordHash, Box<dyn std::error::Error>> {
+pub(crate) fn hash(salt: &str) -> Result<PasswordHash, Box<dyn std::error::Error>> {
     let phc = format!("$argon2id$v=19$m=19456,t=2,p=1${salt}${}", "A".repeat(43));
     Ok(PasswordHash::parse(&phc)?)
 }
 
-fn record(digits: &str) -> Result<ParticipantRecord, Box<dyn std::error::Error>> {
+pub(crate) fn record(digits: &str) -> Result<ParticipantRecord, Box<dyn std::error::Error>> {
     Ok(ParticipantRecord {
         number: number(digits)?,
         email: Some(format!("p{digits}@example.org")),
@@ -70,6 +70,10 @@ async fn upsert_creates_participants(env: Env) -> TestResult {
     assert_eq!(stored.profile, given.profile);
     assert_eq!(stored.password_hash, given.password_hash);
     assert_eq!(stored.required_actions, given.required_actions);
+    assert_eq!(
+        (stored.phone_declined_at, stored.terms_accepted),
+        (None, None)
+    );
     assert_eq!((stored.created_at, stored.updated_at), (at(0), at(0)));
     Ok(())
 }

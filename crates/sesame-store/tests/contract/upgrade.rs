@@ -4,12 +4,19 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{InsertStatement, Query, SimpleExpr};
 use sesame_core::client::SubjectType;
-use sesame_core::store::{ClientStore, Grant, GrantStore};
+use sesame_core::participant::{ParticipantId, RequiredAction};
+use sesame_core::store::{ClientStore, Grant, GrantStore, ParticipantStore};
 use uuid::Uuid;
 
+use crate::participants::number;
 use crate::{Env, TestResult, at, contract};
 
-contract!(rows_of_the_first_schema_read_back_with_the_defaults);
+contract!(
+    rows_of_the_first_schema_read_back_with_the_defaults,
+    rows_of_the_second_schema_read_back_with_the_defaults,
+);
+
+type Columns = Vec<(&'static str, SimpleExpr)>;
 
 /// Rolls the schema back to the first migration only, writes a client and a grant with
 /// its columns, then upgrades and reads them through the store.
@@ -18,7 +25,9 @@ async fn rows_of_the_first_schema_read_back_with_the_defaults(env: Env) -> TestR
     Migrator::up(&env.raw, Some(1)).await?;
     let grant_id = Uuid::new_v4();
     let participant = Uuid::new_v4();
-    env.raw.execute(&first_schema_client()?).await?;
+    env.raw
+        .execute(&insert("clients", first_schema_client())?)
+        .await?;
     env.raw
         .execute(&first_schema_grant(grant_id, participant)?)
         .await?;
@@ -30,6 +39,7 @@ async fn rows_of_the_first_schema_read_back_with_the_defaults(env: Env) -> TestR
     assert!(!client.refresh_tokens && !client.client_credentials);
     assert_eq!(client.subject, SubjectType::Public);
     assert_eq!(client.backchannel_logout, None);
+    assert_eq!(client.required_actions, []);
 
     let grant = GrantStore::get(&*env, grant_id).await?;
     let grant = grant.ok_or("grant lost")?;
@@ -40,8 +50,41 @@ async fn rows_of_the_first_schema_read_back_with_the_defaults(env: Env) -> TestR
     Ok(())
 }
 
-fn first_schema_client() -> Result<InsertStatement, Box<dyn std::error::Error>> {
-    let columns = [
+/// Rolls the schema back to the second migration, writes a participant and a client with
+/// its columns, then upgrades and reads them through the store.
+async fn rows_of_the_second_schema_read_back_with_the_defaults(env: Env) -> TestResult {
+    Migrator::down(&env.raw, None).await?;
+    Migrator::up(&env.raw, Some(2)).await?;
+    let participant = ParticipantId::generate();
+    env.raw
+        .execute(&insert("clients", second_schema_client())?)
+        .await?;
+    env.raw
+        .execute(&insert(
+            "participants",
+            second_schema_participant(participant),
+        )?)
+        .await?;
+    env.migrate().await?;
+
+    let client = ClientStore::get(&*env, "legacy").await?;
+    let client = client.ok_or("client lost")?;
+    assert!(client.refresh_tokens);
+    assert_eq!(client.required_actions, []);
+
+    let stored = env.by_id(participant).await?.ok_or("participant lost")?;
+    assert_eq!(stored.number, number("12345678")?);
+    assert_eq!(stored.required_actions, [RequiredAction::VerifyEmail]);
+    assert_eq!(
+        (stored.phone_declined_at, stored.terms_accepted),
+        (None, None)
+    );
+    assert_eq!((stored.created_at, stored.updated_at), (at(0), at(1)));
+    Ok(())
+}
+
+fn first_schema_client() -> Columns {
+    vec![
         ("id", "legacy".into()),
         ("name", "Legacy".into()),
         ("secret_digest", Option::<String>::None.into()),
@@ -55,15 +98,47 @@ fn first_schema_client() -> Result<InsertStatement, Box<dyn std::error::Error>> 
         ("theme", Option::<String>::None.into()),
         ("home_url", Option::<String>::None.into()),
         ("created_at", at(0).into()),
-    ];
-    insert("clients", columns)
+    ]
+}
+
+fn second_schema_client() -> Columns {
+    let mut columns = first_schema_client();
+    columns.extend([
+        ("refresh_tokens", true.into()),
+        ("client_credentials", false.into()),
+        ("subject_type", "public".into()),
+        ("sector", Option::<String>::None.into()),
+        ("backchannel_logout_uri", Option::<String>::None.into()),
+        ("backchannel_logout_session_required", false.into()),
+        ("backchannel_logout_allow_private", false.into()),
+    ]);
+    columns
+}
+
+/// The `participants` table did not change in the second migration.
+fn second_schema_participant(id: ParticipantId) -> Columns {
+    vec![
+        ("id", id.to_string().into()),
+        ("number", "12345678".into()),
+        ("email", "p12345678@example.org".into()),
+        ("email_verified", false.into()),
+        ("phone", Option::<String>::None.into()),
+        ("phone_verified", false.into()),
+        ("given_name", Option::<String>::None.into()),
+        ("family_name", Option::<String>::None.into()),
+        ("locale", Option::<String>::None.into()),
+        ("password_hash", Option::<String>::None.into()),
+        ("required_actions", r#"["verify-email"]"#.into()),
+        ("created_at", at(0).into()),
+        ("updated_at", at(1).into()),
+    ]
 }
 
 fn first_schema_grant(
     id: Uuid,
     participant: Uuid,
 ) -> Result<InsertStatement, Box<dyn std::error::Error>> {
-    let columns = [
+    let columns = vec![
         ("id", id.to_string().into()),
         ("participant_id", participant.to_string().into()),
         ("client_id", "legacy".into()),
@@ -78,9 +153,9 @@ fn first_schema_grant(
     insert("grants", columns)
 }
 
-fn insert<const N: usize>(
+fn insert(
     table: &'static str,
-    columns: [(&'static str, SimpleExpr); N],
+    columns: Columns,
 ) -> Result<InsertStatement, Box<dyn std::error::Error>> {
     let (names, values): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
     let mut statement = Query::insert();

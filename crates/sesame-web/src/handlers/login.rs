@@ -63,6 +63,15 @@ pub struct LoginFields {
     password: SecretString,
     remember: Option<String>,
     code: String,
+    /// "Recevoir le code par e-mail".
+    channel: Option<String>,
+    current: SecretString,
+    new: SecretString,
+    confirm: SecretString,
+    phone: String,
+    phone_confirm: String,
+    no_mobile: Option<String>,
+    accept: Option<String>,
 }
 
 impl LoginFields {
@@ -159,8 +168,116 @@ pub async fn resend(
         headers,
         fields,
         |state, f, ctx, lang| async move {
-            state.provider.resend_code(&f.flow_form(), &ctx, lang).await
+            let by_email = f.channel.as_deref() == Some("email");
+            state
+                .provider
+                .resend_code(&f.flow_form(), by_email, &ctx, lang)
+                .await
         },
     )
+    .await
+}
+
+/// `POST /login/password`: *update-password*.
+pub async fn new_password(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(
+        state,
+        jar,
+        headers,
+        fields,
+        |state, f, ctx, lang| async move {
+            let (current, new, confirm) = (f.current.clone(), f.new.clone(), f.confirm.clone());
+            state
+                .provider
+                .submit_new_password(&f.flow_form(), current, new, confirm, &ctx, lang)
+                .await
+        },
+    )
+    .await
+}
+
+/// `POST /login/phone`: *register-phone*.
+pub async fn phone(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(
+        state,
+        jar,
+        headers,
+        fields,
+        |state, f, ctx, lang| async move {
+            let declined = f.no_mobile.is_some();
+            state
+                .provider
+                .submit_phone(
+                    &f.flow_form(),
+                    &f.phone,
+                    &f.phone_confirm,
+                    declined,
+                    &ctx,
+                    lang,
+                )
+                .await
+        },
+    )
+    .await
+}
+
+/// `POST /login/email`: *verify-email* sends its link.
+pub async fn email(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(
+        state,
+        jar,
+        headers,
+        fields,
+        |state, f, ctx, lang| async move {
+            state
+                .provider
+                .send_email_link(&f.flow_form(), &ctx, lang)
+                .await
+        },
+    )
+    .await
+}
+
+/// `POST /login/terms`: *accept-terms*.
+pub async fn terms(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(state, jar, headers, fields, |state, f, ctx, _| async move {
+        state
+            .provider
+            .submit_terms(&f.flow_form(), f.accept.is_some(), &ctx)
+            .await
+    })
+    .await
+}
+
+/// `POST /login/continue`: on from a "link sent" page.
+pub async fn proceed(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    step(state, jar, headers, fields, |state, f, ctx, _| async move {
+        state.provider.continue_flow(&f.flow_form(), &ctx).await
+    })
     .await
 }
