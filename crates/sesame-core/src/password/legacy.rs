@@ -33,6 +33,7 @@ const AB64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 pub(super) enum Legacy<'a> {
     /// Verified by the `bcrypt` crate from the text, already checked.
     Bcrypt(&'a str),
+    /// passlib's or Django's PBKDF2-SHA256, decoded.
     Pbkdf2(Pbkdf2),
 }
 
@@ -86,7 +87,7 @@ fn bcrypt_hash(text: &str) -> Result<Legacy<'_>, UnsupportedHash> {
     if cost < 4 {
         return Err(malformed);
     }
-    if cost > MAX_BCRYPT_COST {
+    if cost > u64::from(MAX_BCRYPT_COST) {
         return Err(UnsupportedHash::TooCostly {
             format: BCRYPT,
             limit: "a cost of at most 16",
@@ -146,19 +147,20 @@ fn iterations(text: &str, format: &'static str) -> Result<u32, UnsupportedHash> 
     if count == 0 || text.starts_with('0') {
         return Err(malformed);
     }
-    if count > MAX_PBKDF2_ITERATIONS {
-        return Err(UnsupportedHash::TooCostly {
+    match u32::try_from(count) {
+        Ok(count) if count <= MAX_PBKDF2_ITERATIONS => Ok(count),
+        _ => Err(UnsupportedHash::TooCostly {
             format,
             limit: "at most 10000000 iterations",
-        });
+        }),
     }
-    Ok(count)
 }
 
-/// ASCII digits only (`u32::from_str` would also take a `+`).
-fn decimal(text: &str) -> Option<u32> {
+/// ASCII digits only (`u64::from_str` would also take a `+`); too many digits read as the
+/// largest number, so that they count as too costly rather than malformed.
+fn decimal(text: &str) -> Option<u64> {
     let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| text.parse().ok()).flatten()
+    digits.then(|| text.parse().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -258,7 +260,6 @@ mod tests {
             DJANGO_VECTOR.replace("rT4=", "rT4=$x"),
             DJANGO_VECTOR.replace("QeLZ", "!eLZ"),
             PASSLIB_VECTOR.replace("nzocAP9.", "nzocAP9+"),
-            PASSLIB_VECTOR.replace("$29000$", "$99999999999$"),
             PASSLIB_VECTOR.replace("$v4Ch", "$Ch"),
             "$pbkdf2-sha256$i=1000,l=32$c2FsdA$c2FsdA".to_owned(),
             "pbkdf2_sha256$".to_owned(),
@@ -281,6 +282,7 @@ mod tests {
             bcrypt.replace("$2b$04$", "$2b$31$"),
             DJANGO_VECTOR.replace("$20000$", "$10000001$"),
             PASSLIB_VECTOR.replace("$29000$", "$4000000000$"),
+            PASSLIB_VECTOR.replace("$29000$", "$99999999999999999999999$"),
         ];
         for text in &too_costly {
             let refused = PasswordHash::parse(text);
@@ -303,6 +305,15 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(message.contains("Django"), "{message}");
+        let costly = PasswordHash::parse(&DJANGO_VECTOR.replace("$20000$", "$10000001$"));
+        let limit = costly.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            limit.contains(&MAX_PBKDF2_ITERATIONS.to_string()),
+            "{limit}"
+        );
+        let costly = PasswordHash::parse(&bcrypt_vector("$2b$").replace("$04$", "$17$"));
+        let limit = costly.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(limit.contains(&MAX_BCRYPT_COST.to_string()), "{limit}");
         assert!(!message.contains("QeLZ"), "{message}");
     }
 }
