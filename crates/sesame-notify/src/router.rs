@@ -142,7 +142,8 @@ mod tests {
     #[tokio::test]
     async fn sms_refusals_come_from_the_sms_sender() {
         let (email, sms) = (email_only(), RecordingMailer::new(|_| false));
-        let router = ChannelRouter::new(email.clone(), sms.clone(), BackchannelSender::new(vec![]));
+        let backchannel = BackchannelSender::new(Vec::new());
+        let router = ChannelRouter::new(email.clone(), sms.clone(), backchannel);
         let to_phone = Recipient::Sms("+33612345678".into());
         let sent = router.send(&message(to_phone.clone())).await;
         assert!(matches!(sent, Err(SendError::Permanent(r)) if r == "not my channel"));
