@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260501_000001_initial;
 mod m20261204_000002_refresh_tokens_and_logout;
 mod m20261211_000003_required_actions_phone_and_terms;
+mod m20261212_000004_audit_events_by_participant;
 
 /// Runs Sesame's migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260501_000001_initial::Migration),
             Box::new(m20261204_000002_refresh_tokens_and_logout::Migration),
             Box::new(m20261211_000003_required_actions_phone_and_terms::Migration),
+            Box::new(m20261212_000004_audit_events_by_participant::Migration),
         ]
     }
 }

@@ -44,6 +44,8 @@ pub enum FlowNotice {
     PhoneCountry,
     /// The terms must be accepted to go on.
     TermsNotAccepted,
+    /// The SMS could not be sent; the code went by e-mail instead.
+    SmsFailed,
 }
 
 /// Where the participant stands.

@@ -95,6 +95,14 @@ pub trait NoticeWriter: Send + Sync {
     fn write(&self, notice: &Notice, lang: &str) -> (String, String);
 }
 
+/// Told when the outbox could not deliver a message, so that another way can be tried
+/// (a login code whose SMS fails goes by e-mail).
+#[async_trait::async_trait]
+pub trait DeliveryListener: Send + Sync {
+    /// Message `id` failed: for good when `permanent`, else after `attempts` tries.
+    async fn undelivered(&self, id: i64, permanent: bool, attempts: u32);
+}
+
 /// Wakes whatever sends the outbox once a message is queued.
 pub trait OutboxSignal: Send + Sync {
     /// A message was queued.

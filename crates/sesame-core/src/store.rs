@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client::Client;
 use crate::keys::StoredKey;
 use crate::notify::{Message, OutboxEntry};
@@ -191,13 +191,45 @@ pub trait KeyStore: Send + Sync {
     async fn insert(&self, key: &StoredKey) -> Result<(), StoreError>;
 }
 
+/// Which audit events to read: every condition given must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only the events of this participant.
+    pub participant: Option<ParticipantId>,
+    /// Only events at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events strictly before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Only events of these kinds; empty means every kind.
+    pub kinds: Vec<AuditKind>,
+    /// At most this many events, the newest.
+    pub limit: u64,
+}
+
+impl AuditFilter {
+    /// The newest `limit` events, whatever they are.
+    pub fn newest(limit: u64) -> Self {
+        Self {
+            participant: None,
+            since: None,
+            until: None,
+            kinds: Vec::new(),
+            limit,
+        }
+    }
+}
+
 /// The audit trail.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends an event.
     async fn record(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The events that pass `filter`, newest first.
+    async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
     /// The newest events, newest first.
-    async fn recent(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError>;
+    async fn recent(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError> {
+        self.query(&AuditFilter::newest(limit)).await
+    }
     /// Deletes events older than `before`; returns how many.
     async fn purge(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

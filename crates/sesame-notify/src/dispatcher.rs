@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sesame_core::clock::Clock;
-use sesame_core::notify::{OutboxEntry, OutboxSignal, Recipient};
+use sesame_core::notify::{DeliveryListener, OutboxEntry, OutboxSignal, Recipient};
 use sesame_core::store::OutboxStore;
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
@@ -38,6 +38,7 @@ pub struct Dispatcher {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     wakeup: Notify,
+    listener: std::sync::OnceLock<Arc<dyn DeliveryListener>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -102,6 +103,18 @@ impl Dispatcher {
             mailer,
             clock,
             wakeup: Notify::new(),
+            listener: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Sets who hears of failed deliveries (once; later calls are ignored).
+    pub fn listen(&self, listener: Arc<dyn DeliveryListener>) {
+        let _ = self.listener.set(listener);
+    }
+
+    async fn tell(&self, id: i64, permanent: bool, attempts: u32) {
+        if let Some(listener) = self.listener.get() {
+            listener.undelivered(id, permanent, attempts).await;
         }
     }
 
@@ -209,7 +222,9 @@ impl Dispatcher {
             outbox.id = id,
             channel, attempts, retry_in_s, duration_ms, reason, "sending failed; will retry"
         );
-        self.record_failed(id, later(attempt.at, retry_in)).await
+        let settled = self.record_failed(id, later(attempt.at, retry_in)).await;
+        self.tell(id, false, attempts).await;
+        settled
     }
 
     async fn refused(&self, attempt: &Attempt<'_>, reason: &str) -> Settled {
@@ -218,8 +233,12 @@ impl Dispatcher {
             outbox.id = id,
             channel, duration_ms, reason, "message undeliverable; given up"
         );
-        self.record_failed(id, never_again(attempt.entry, attempt.at))
-            .await
+        let settled = self
+            .record_failed(id, never_again(attempt.entry, attempt.at))
+            .await;
+        self.tell(id, true, attempt.entry.attempts.saturating_add(1))
+            .await;
+        settled
     }
 
     async fn record_failed(&self, id: i64, next_attempt_at: DateTime<Utc>) -> Settled {

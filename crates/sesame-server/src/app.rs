@@ -167,8 +167,9 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
         cookie_secret: config.cookie_key.clone(),
         master_secret: config.master_key.clone(),
     };
-    let provider = Provider::new(deps, settings, keys);
-    let state = AppState::new(Arc::new(provider), themes, config.ui.clone(), cookie_secret)?;
+    let provider = Arc::new(Provider::new(deps, settings, keys));
+    dispatcher.listen(provider.clone());
+    let state = AppState::new(provider, themes, config.ui.clone(), cookie_secret)?;
     Ok(App {
         router: sesame_web::router(state),
         dispatcher,

@@ -119,10 +119,33 @@ pub struct ClientAdd {
 /// `sesame audit …`
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Print the newest events as JSON lines.
-    List {
-        /// How many.
-        #[arg(long, default_value_t = 50)]
-        limit: u64,
-    },
+    /// Print the newest events, newest first, one line each.
+    List(AuditList),
+}
+
+/// What `sesame audit list` reads and how it prints it. The values are checked by the
+/// command rather than here, so that a bad one gives one line on stderr.
+///
+/// TIME is RFC 3339 (2026-12-04T17:00:00Z), a date (2026-12-04, midnight UTC) or a
+/// duration ago (90s, 10m, 24h, 7d).
+#[derive(Debug, Args)]
+pub struct AuditList {
+    /// Only the events of the participant with this cohort number.
+    #[arg(long, value_name = "NUMBER")]
+    pub participant: Option<String>,
+    /// Only the events at or after TIME.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only the events before TIME.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only the events of this kind, like login_succeeded (repeat for several).
+    #[arg(long = "kind", value_name = "KIND")]
+    pub kinds: Vec<String>,
+    /// How many events at most, the newest.
+    #[arg(long, default_value = "50", value_name = "N")]
+    pub limit: String,
+    /// `lines` (readable) or `json` (one JSON object a line).
+    #[arg(long, default_value = "lines", value_name = "FORMAT")]
+    pub format: String,
 }

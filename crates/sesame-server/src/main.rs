@@ -62,8 +62,8 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Client(ClientCommand::Remove { id }) => {
             commands::client_remove(file, &id).await.map(|()| true)
         }
-        Command::Audit(AuditCommand::List { limit }) => {
-            commands::audit_list(file, limit).await.map(|()| true)
+        Command::Audit(AuditCommand::List(args)) => {
+            commands::audit_list(file, &args).await.map(|()| true)
         }
     }
 }

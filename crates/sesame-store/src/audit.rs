@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use sesame_core::audit::AuditEvent;
 use sesame_core::participant::ParticipantId;
-use sesame_core::store::{AuditStore, StoreError};
+use sesame_core::store::{AuditFilter, AuditStore, StoreError};
 
 use crate::SeaStore;
 use crate::convert::{from_json, instant, name_of, named, to_json, uuid};
@@ -34,11 +34,11 @@ impl AuditStore for SeaStore {
         Ok(())
     }
 
-    async fn recent(&self, limit: u64) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = Entity::find()
+    async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = matching(filter)?
             .order_by_desc(Column::At)
             .order_by_desc(Column::Id)
-            .limit(limit)
+            .limit(filter.limit)
             .all(&self.db)
             .await
             .map_err(error::db)?;
@@ -53,6 +53,25 @@ impl AuditStore for SeaStore {
             .map_err(error::db)?;
         Ok(result.rows_affected)
     }
+}
+
+/// The rows that pass `filter`; the time bounds use the index on `at`, the participant
+/// the index on `participant_id`.
+fn matching(filter: &AuditFilter) -> Result<Select<Entity>, StoreError> {
+    let kinds = filter
+        .kinds
+        .iter()
+        .map(name_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Entity::find()
+        .apply_if(filter.participant, |q, p| {
+            q.filter(Column::ParticipantId.eq(p.to_string()))
+        })
+        .apply_if(filter.since, |q, at| q.filter(Column::At.gte(instant(at))))
+        .apply_if(filter.until, |q, at| q.filter(Column::At.lt(instant(at))))
+        .apply_if((!kinds.is_empty()).then_some(kinds), |q, kinds| {
+            q.filter(Column::Kind.is_in(kinds))
+        }))
 }
 
 fn event(row: Model) -> Result<AuditEvent, StoreError> {

@@ -116,7 +116,10 @@ pub fn answer(state: &AppState, lang: &str, response: &AuthResponse) -> Response
 
 fn notice_kind(notice: FlowNotice) -> &'static str {
     match notice {
-        FlowNotice::Restarted | FlowNotice::CodeResent | FlowNotice::ResendTooSoon => "info",
+        FlowNotice::Restarted
+        | FlowNotice::CodeResent
+        | FlowNotice::ResendTooSoon
+        | FlowNotice::SmsFailed => "info",
         _ => "error",
     }
 }

@@ -17,6 +17,61 @@ use crate::service::BrowserContext;
 use crate::session::SsoSession;
 use crate::state::{get_json, put_json};
 
+/// Which login an SMS code in the outbox belongs to, to send it by e-mail if the SMS fails.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct SmsCodeRef {
+    participant: crate::participant::ParticipantId,
+    flow: String,
+    lang: String,
+}
+
+#[async_trait::async_trait]
+impl crate::notify::DeliveryListener for Provider {
+    /// A login code whose SMS failed for good, or twice, goes by e-mail (DESIGN §1).
+    async fn undelivered(&self, id: i64, permanent: bool, attempts: u32) {
+        if !permanent && attempts < 2 {
+            return;
+        }
+        if let Err(error) = self.sms_failed(id).await {
+            tracing::warn!(%error, outbox.id = id, "e-mail fallback for a failed SMS not done");
+        }
+    }
+}
+
+impl Provider {
+    async fn sms_failed(&self, id: i64) -> Result<(), ServiceError> {
+        let key = format!("sms-code:{id}");
+        let reference: Option<SmsCodeRef> =
+            crate::state::take_json(self.deps.state.as_ref(), &key).await?;
+        let Some(reference) = reference else {
+            return Ok(());
+        };
+        let Some(flow) = self.load_flow(&reference.flow).await? else {
+            return Ok(());
+        };
+        let FlowStep::Code(step) = flow.step.clone() else {
+            return Ok(());
+        };
+        if step.participant != reference.participant || step.channel != Channel::Sms {
+            return Ok(());
+        }
+        let Some(participant) = self.deps.participants.by_id(step.participant).await? else {
+            return Ok(());
+        };
+        let notice = Some(FlowNotice::SmsFailed);
+        self.send_code(
+            flow,
+            &participant,
+            step.remember,
+            &reference.lang,
+            notice,
+            true,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// The hidden fields every login form carries.
 #[derive(Debug, Clone, Default)]
 pub struct FlowForm {
@@ -174,7 +229,21 @@ impl Provider {
             body,
             expires_at: now + ttl,
         };
-        self.deps.outbox.enqueue(&message, now).await?;
+        let id = self.deps.outbox.enqueue(&message, now).await?;
+        if channel == Channel::Sms {
+            let reference = SmsCodeRef {
+                participant: participant.id,
+                flow: flow.id.clone(),
+                lang: lang.to_owned(),
+            };
+            put_json(
+                self.deps.state.as_ref(),
+                &format!("sms-code:{id}"),
+                &reference,
+                ttl,
+            )
+            .await?;
+        }
         self.deps.outbox_signal.wake();
         let client = Some(flow.request.client_id.as_str());
         let detail = serde_json::json!({ "channel": channel });

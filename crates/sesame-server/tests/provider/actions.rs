@@ -290,20 +290,19 @@ async fn the_code_can_come_by_email_instead() {
     participant.phone = Some("+33612345678".into());
     participant.phone_verified = true;
     server.add(participant).await.unwrap();
-    operator.set_failing(true);
     let browser = Browser::new(&server.issuer).unwrap();
-    let page = browser
-        .get(&authorize_url(
-            &server,
-            sesame_testkit::server::RP.0,
-            sesame_testkit::server::CALLBACK,
-            "",
-        ))
-        .await
-        .unwrap();
+    let url = authorize_url(
+        &server,
+        sesame_testkit::server::RP.0,
+        sesame_testkit::server::CALLBACK,
+        "",
+    );
+    // The participant asks for it.
+    let page = browser.get(&url).await.unwrap();
     let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
         .await
         .unwrap();
+    operator.wait_for(1, Duration::from_secs(10)).await.unwrap();
     let page = browser
         .submit(&page, "/login/resend", &[("channel", "email")])
         .await
@@ -311,6 +310,26 @@ async fn the_code_can_come_by_email_instead() {
     assert_eq!(page.notice().as_deref(), Some("code_resent"));
     let page = rp::code_step(&server, &browser, &page, MAIL).await.unwrap();
     assert!(page.left_to.is_some_and(|u| u.contains("code=")));
+    // The operator refuses the SMS: the code goes by e-mail by itself.
+    operator.set_failing(true);
+    let other = Browser::new(&server.issuer).unwrap();
+    let page = other.get(&url).await.unwrap();
+    let page = password_step(&other, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let mail = server
+        .smtp
+        .wait_for(MAIL, Duration::from_secs(10))
+        .await
+        .expect("the code by e-mail");
+    let code = extract_code(&mail.body).unwrap();
+    let reloaded = other.get(&page.url).await.unwrap();
+    assert_eq!(reloaded.notice().as_deref(), Some("sms_failed"));
+    let done = other
+        .submit(&reloaded, "/login/code", &[("code", &code)])
+        .await
+        .unwrap();
+    assert!(done.left_to.is_some_and(|u| u.contains("code=")));
 }
 
 #[tokio::test]

@@ -3,6 +3,13 @@
 use std::io::Write as _;
 use std::process::{Command, Output};
 
+use chrono::{TimeZone, Utc};
+use sesame_core::CohortNumber;
+use sesame_core::audit::{AuditEvent, AuditKind};
+use sesame_core::participant::ParticipantId;
+use sesame_core::store::{AuditStore, ParticipantStore};
+use sesame_store::SeaStore;
+
 const BIN: &str = env!("CARGO_BIN_EXE_sesame");
 const KEY: &str = "0123456789abcdef0123456789abcdef-key";
 
@@ -133,6 +140,7 @@ fn every_command_has_help() {
         &["demo", "--help"],
         &["user", "import", "--help"],
         &["client", "add", "--help"],
+        &["audit", "list", "--help"],
     ] {
         let out = sesame(args, &[]);
         assert!(out.status.success(), "{args:?}");
@@ -341,4 +349,229 @@ fn huge_duration_is_a_message_not_a_panic() {
         &[("SESAME_POLICY__CODE__TTL", "99999999999999d")],
     );
     fails_with(&out, "policy.code.ttl");
+}
+
+/// The `sesame audit list` fixture: its configuration file and the lines of the events it
+/// recorded, as `--format lines` prints them, newest first.
+struct AuditTrail {
+    config: String,
+    lines: Vec<String>,
+}
+
+/// Two participants imported (00000001 and 00000002), a client added, an action required
+/// of the first, and an old login of the second recorded straight into the store.
+fn audit_trail(dir: &tempfile::TempDir) -> AuditTrail {
+    let database = sqlite(dir);
+    let config = good_config(dir, "127.0.0.1:1", &database);
+    let input = dir.path().join("two.jsonl");
+    let two: Vec<String> = ["00000001", "00000002"]
+        .iter()
+        .map(|n| {
+            let record = serde_json::json!({
+                "number": n,
+                "email": format!("p{n}@example.org"),
+                "password_hash": HASH,
+            });
+            record.to_string()
+        })
+        .collect();
+    std::fs::write(&input, two.join("\n")).expect("input");
+    let steps: [&[&str]; 3] = [
+        &["user", "import", input.to_str().expect("path")],
+        &[
+            "client",
+            "add",
+            "--id",
+            "app",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+        &["user", "require", "update-password", "00000001"],
+    ];
+    for step in steps {
+        let out = sesame(&[step, &["--config", &config]].concat(), &[]);
+        assert!(out.status.success(), "{step:?}: {out:?}");
+    }
+    let (first, second) = record_old_login(&database);
+    let lines = vec![
+        format!(r#"action_required  participant={first}  {{"action":"update-password"}}"#),
+        "client_created  client=app  {}".to_owned(),
+        r#"participant_imported  {"created":2,"updated":0,"refused":0}"#.to_owned(),
+        format!(
+            "2020-01-02T12:00:00Z  login_succeeded  participant={second}  client=app  {}",
+            r#"{"acr":"mfa"}"#
+        ),
+    ];
+    AuditTrail { config, lines }
+}
+
+/// Records a login of 00000002 on 2 January 2020; returns both participants' ids.
+fn record_old_login(database: &str) -> (ParticipantId, ParticipantId) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = SeaStore::connect(database).await.expect("store");
+        let mut ids = Vec::new();
+        for number in ["00000001", "00000002"] {
+            let number = CohortNumber::parse(number).expect("number");
+            let found = store.by_number(&number).await.expect("read");
+            ids.push(found.expect("imported").id);
+        }
+        let event = AuditEvent {
+            at: Utc.with_ymd_and_hms(2020, 1, 2, 12, 0, 0).unwrap(),
+            kind: AuditKind::LoginSucceeded,
+            participant: Some(ids[1]),
+            client_id: Some("app".into()),
+            ip: None,
+            detail: serde_json::json!({"acr": "mfa"}),
+        };
+        store.record(&event).await.expect("recorded");
+        store.close().await;
+        (ids[0], ids[1])
+    })
+}
+
+impl AuditTrail {
+    /// The lines `sesame audit list ARGS` prints, after checking that it succeeded.
+    fn list(&self, args: &[&str]) -> Vec<String> {
+        let out = sesame(
+            &[&["audit", "list", "--config", &self.config][..], args].concat(),
+            &[],
+        );
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The events of `list(args)`, by their index in `self.lines`.
+    fn indexes(&self, args: &[&str]) -> Vec<usize> {
+        self.list(args)
+            .iter()
+            .map(|line| {
+                let index = self.lines.iter().position(|l| line.ends_with(l.as_str()));
+                assert!(index.is_some(), "unexpected line {line}");
+                index.unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn audit_list_prints_readable_lines_newest_first() {
+    let dir = tempfile::tempdir().expect("dir");
+    let trail = audit_trail(&dir);
+    let lines = trail.list(&[]);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for (line, expected) in lines.iter().zip(&trail.lines).take(3) {
+        let (at, rest) = line.split_once("  ").expect("fields");
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{line}");
+        // To the second, in UTC: `2026-12-04T17:00:00Z`.
+        assert!(at.len() == 20 && at.ends_with('Z'), "{line}");
+        assert_eq!(rest, expected);
+    }
+    assert_eq!(lines[3], trail.lines[3]);
+    assert_eq!(trail.indexes(&["--format", "lines"]), [0, 1, 2, 3]);
+}
+
+#[test]
+fn audit_list_prints_json_lines() {
+    let dir = tempfile::tempdir().expect("dir");
+    let trail = audit_trail(&dir);
+    let lines = trail.list(&["--format", "json", "--participant", "00000002"]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let event: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON");
+    assert_eq!(event["kind"], "login_succeeded");
+    assert_eq!(event["client_id"], "app");
+    assert_eq!(event["detail"], serde_json::json!({"acr": "mfa"}));
+    assert!(trail.lines[3].contains(event["participant"].as_str().expect("id")));
+    let at = event["at"].as_str().expect("at");
+    assert!(at.starts_with("2020-01-02T12:00:00"), "{at}");
+    let all = trail.list(&["--format", "json"]);
+    let kinds: Vec<String> = all
+        .iter()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            event["kind"].as_str().expect("kind").to_owned()
+        })
+        .collect();
+    let expected = [
+        "action_required",
+        "client_created",
+        "participant_imported",
+        "login_succeeded",
+    ];
+    assert_eq!(kinds, expected);
+}
+
+/// No event at all.
+const NONE: [usize; 0] = [];
+
+#[test]
+fn audit_list_filters_by_participant_time_kind_and_count() {
+    let dir = tempfile::tempdir().expect("dir");
+    let trail = audit_trail(&dir);
+    assert_eq!(trail.indexes(&["--participant", "00000001"]), [0]);
+    assert_eq!(trail.indexes(&["--participant", "0000 0002"]), [3]);
+    assert!(trail.list(&["--participant", "00000009"]).is_empty());
+    assert_eq!(trail.indexes(&["--since", "1h"]), [0, 1, 2]);
+    assert_eq!(trail.indexes(&["--until", "7d"]), [3]);
+    let day = ["--since", "2020-01-02", "--until", "2020-01-03"];
+    assert_eq!(trail.indexes(&day), [3]);
+    assert_eq!(
+        trail.indexes(&["--since", "2020-01-02T12:00:00Z"]),
+        [0, 1, 2, 3]
+    );
+    // 13:00 in Paris is the old login's instant: `--until` leaves it out.
+    let before = ["--until", "2020-01-02T13:00:00+01:00"];
+    assert_eq!(trail.indexes(&before), NONE);
+    let kinds = ["--kind", "client_created", "--kind", "login_succeeded"];
+    assert_eq!(trail.indexes(&kinds), [1, 3]);
+    assert_eq!(trail.indexes(&["--limit", "2"]), [0, 1]);
+    let both = ["--participant", "00000002", "--kind", "action_required"];
+    assert_eq!(trail.indexes(&both), NONE);
+}
+
+#[test]
+fn audit_list_refuses_bad_values_in_one_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = good_config(&dir, "127.0.0.1:1", &sqlite(&dir));
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["--participant", "123"],
+            "--participant must have 8 digits",
+        ),
+        (
+            &["--since", "yesterday"],
+            "--since: \"yesterday\" is not a time",
+        ),
+        (
+            &["--until", "2026-02-30"],
+            "--until: \"2026-02-30\" is not a time",
+        ),
+        (&["--since", "3651d"], "--since: \"3651d\" is out of range"),
+        (
+            &["--since", "1h", "--until", "2h"],
+            "--since must be earlier than --until",
+        ),
+        (&["--kind", "login"], "--kind: unknown event kind \"login\""),
+        (
+            &["--limit", "0"],
+            "--limit must be a whole number from 1 to",
+        ),
+        (&["--limit", "many"], "--limit must be a whole number"),
+        (&["--format", "yaml"], "--format must be lines or json"),
+    ];
+    for (args, needle) in cases {
+        let out = sesame(
+            &[&["audit", "list", "--config", &file][..], args].concat(),
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        fails_with(&out, needle);
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
 }
