@@ -9,6 +9,7 @@ mod m20260501_000001_initial;
 mod m20261204_000002_refresh_tokens_and_logout;
 mod m20261211_000003_required_actions_phone_and_terms;
 mod m20261212_000004_audit_events_by_participant;
+mod m20261213_000005_outbox_html;
 
 /// Runs Sesame's migrations, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_refresh_tokens_and_logout::Migration),
             Box::new(m20261211_000003_required_actions_phone_and_terms::Migration),
             Box::new(m20261212_000004_audit_events_by_participant::Migration),
+            Box::new(m20261213_000005_outbox_html::Migration),
         ]
     }
 }

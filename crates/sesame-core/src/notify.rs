@@ -29,7 +29,10 @@ impl std::fmt::Debug for Recipient {
 pub struct Message {
     pub to: Recipient,
     pub subject: String,
+    /// The text: the plain-text part of an e-mail, an SMS, or a logout token.
     pub body: String,
+    /// The HTML alternative of an e-mail's text; `None` for SMS and back-channel messages.
+    pub html: Option<String>,
     /// After this instant the secret inside (a code, a link) is dead: the text is dropped
     /// and the message is no longer sent.
     pub expires_at: DateTime<Utc>,
@@ -89,10 +92,31 @@ impl std::fmt::Debug for Notice {
     }
 }
 
-/// Puts notices into words (a theme's message files); implemented by the web layer.
+/// A notice put in words.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Written {
+    /// The e-mail's subject; empty for an SMS.
+    pub subject: String,
+    /// The plain text: the SMS, or the e-mail's text part.
+    pub text: String,
+    /// The e-mail's HTML alternative; `None` for an SMS.
+    pub html: Option<String>,
+}
+
+impl std::fmt::Debug for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text may hold a code or a link.
+        f.debug_struct("Written")
+            .field("html", &self.html.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Puts notices into words (a theme's message files and templates); implemented by the web
+/// layer.
 pub trait NoticeWriter: Send + Sync {
-    /// The subject and body of `notice` in `lang`.
-    fn write(&self, notice: &Notice, lang: &str) -> (String, String);
+    /// The subject, text and HTML of `notice` in `lang`.
+    fn write(&self, notice: &Notice, lang: &str) -> Written;
 }
 
 /// Told when the outbox could not deliver a message, so that another way can be tried

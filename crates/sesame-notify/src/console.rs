@@ -10,9 +10,10 @@ use sesame_core::phone::mask_e164;
 use crate::mailer::{Mailer, SendError};
 
 /// Prints every message to standard output in a readable block. The recipient is masked;
-/// the text is printed whole, since reading it is the point of this mode. It bypasses
-/// `tracing` on purpose, so no log collector ever receives a code. A back-channel logout is
-/// only noted, with the relying party's host: its token is never printed.
+/// the text is printed whole, since reading it is the point of this mode (an e-mail's HTML
+/// alternative says the same and is left out). It bypasses `tracing` on purpose, so no log
+/// collector ever receives a code. A back-channel logout is only noted, with the relying
+/// party's host: its token is never printed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ConsoleMailer;
 
@@ -88,8 +89,22 @@ mod tests {
             to,
             subject,
             body: body.into(),
+            html: None,
             expires_at: Utc::now(),
         }
+    }
+
+    #[test]
+    fn prints_only_the_text_part_of_an_email() {
+        let email = Recipient::Email("jean.dupont@example.org".into());
+        let multipart = Message {
+            html: Some("<p>Votre code : <strong>123456</strong></p>".into()),
+            ..message(email.clone(), "Votre code : 123456")
+        };
+        assert_eq!(
+            render(&multipart),
+            render(&message(email, "Votre code : 123456"))
+        );
     }
 
     #[test]

@@ -103,6 +103,7 @@ mod tests {
             to,
             subject: "Sujet".into(),
             body: "token-or-text".into(),
+            html: None,
             expires_at: Utc::now() + chrono::TimeDelta::minutes(2),
         }
     }

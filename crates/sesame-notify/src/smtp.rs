@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sesame_core::notify::{Message, Recipient};
@@ -59,20 +59,24 @@ impl SmtpMailer {
         Ok(Self { transport, from })
     }
 
-    /// The mail for `to`: plain UTF-8 text with a Date and a Message-ID in the sender's domain.
+    /// The mail for `to`, with a Date and a Message-ID in the sender's domain: UTF-8 text,
+    /// or `multipart/alternative` with the text first and the HTML second when there is HTML.
     fn compose(&self, to: &str, message: &Message) -> Result<lettre::Message, SendError> {
         let to: Address = to
             .parse()
             .map_err(|_| SendError::Permanent("the recipient address is invalid".into()))?;
-        lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to))
             .subject(message.subject.as_str())
             .date_now()
-            .message_id(Some(self.message_id()))
-            .header(ContentType::TEXT_PLAIN)
-            .body(message.body.clone())
-            .map_err(|_| SendError::Permanent("the mail could not be built".into()))
+            .message_id(Some(self.message_id()));
+        let text = message.body.clone();
+        let mail = match &message.html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html.clone())),
+            None => builder.header(ContentType::TEXT_PLAIN).body(text),
+        };
+        mail.map_err(|_| SendError::Permanent("the mail could not be built".into()))
     }
 
     fn message_id(&self) -> String {
@@ -164,6 +168,7 @@ mod tests {
             to,
             subject: "Code".into(),
             body,
+            html: None,
             expires_at: Utc::now(),
         }
     }

@@ -23,6 +23,7 @@ fn email(to: &str, subject: &str, body: &str) -> Message {
         to,
         subject: subject.into(),
         body: body.into(),
+        html: None,
         expires_at,
     }
 }
@@ -45,7 +46,7 @@ async fn delivers_a_french_code_that_the_sink_decodes_exactly() -> Result<(), Bo
         .await
         .ok_or("no mail")?;
     assert_eq!(mail.subject, subject);
-    assert_eq!(mail.body, body);
+    assert_eq!((mail.body.as_str(), mail.html.as_deref()), (body, None));
     assert_eq!(extract_code(&mail.body).as_deref(), Some("482913"));
     assert_eq!(mail.from, "noreply@example.org");
     assert_eq!(mail.to, ["amelie.durand@example.org"]);
@@ -68,6 +69,49 @@ fn assert_headers(raw: &str) {
         head.contains("\r\nmessage-id: <") && head.contains("@example.org>"),
         "{head}"
     );
+}
+
+#[tokio::test]
+async fn sends_text_then_html_as_alternatives() -> Result<(), Box<dyn Error>> {
+    let sink = SmtpSink::start()?;
+    let mailer = SmtpMailer::new(&sink.url(), "Sésame <noreply@example.org>")?;
+    let text = "Bonjour Amélie,\n\nVotre code de connexion est : 482913\n\n\
+                Il est valable 10 minutes, à usage unique.\n";
+    let html = "<!DOCTYPE html>\n<html lang=\"fr\">\n<body>\n<h1>Sésame</h1>\n\
+                <p>Votre code de connexion est :</p>\n\
+                <p style=\"font-size:24px;font-weight:bold;letter-spacing:4px\">482913</p>\n\
+                <p>Il est valable 10 minutes. Si vous n&#x27;êtes pas à l&#x27;origine de cette \
+                demande, ignorez ce message : «&nbsp;élève&nbsp;», «&nbsp;château&nbsp;».</p>\n\
+                </body>\n</html>\n";
+    let message = Message {
+        html: Some(html.into()),
+        ..email("amelie@example.org", "Votre code de connexion", text)
+    };
+    mailer.send(&message).await?;
+
+    let mail = sink
+        .wait_for("amelie@example.org", WAIT)
+        .await
+        .ok_or("no mail")?;
+    assert_eq!(mail.subject, "Votre code de connexion");
+    assert_eq!(mail.body, text);
+    assert_eq!(mail.html.as_deref(), Some(html));
+    assert_eq!(extract_code(&mail.body).as_deref(), Some("482913"));
+    let raw = mail.raw.to_ascii_lowercase();
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or("no body")?;
+    assert!(
+        head.contains("content-type: multipart/alternative;"),
+        "{head}"
+    );
+    let plain = body.find("content-type: text/plain; charset=utf-8");
+    let html = body.find("content-type: text/html; charset=utf-8");
+    assert!(
+        matches!((plain, html), (Some(p), Some(h)) if p < h),
+        "{body}"
+    );
+    // Both parts carry non-ASCII text, so both went through a transfer encoding.
+    assert_eq!(body.matches("content-transfer-encoding: 7bit").count(), 0);
+    Ok(())
 }
 
 #[tokio::test]

@@ -68,7 +68,8 @@ impl OutboxStore for SeaStore {
         let still_held = Condition::any()
             .add(Column::Recipient.is_not_null())
             .add(Column::Subject.is_not_null())
-            .add(Column::Body.is_not_null());
+            .add(Column::Body.is_not_null())
+            .add(Column::Html.is_not_null());
         let update = forget_text(Entity::update_many())
             .filter(Column::SentAt.is_null())
             .filter(Column::ExpiresAt.lte(instant(now)))
@@ -81,13 +82,14 @@ impl OutboxStore for SeaStore {
     }
 }
 
-/// Empties the columns that hold the recipient and the text.
+/// Empties the columns that hold the recipient and the text, plain and HTML.
 fn forget_text(update: UpdateMany<Entity>) -> UpdateMany<Entity> {
     let null = || Expr::value(Option::<String>::None);
     update
         .col_expr(Column::Recipient, null())
         .col_expr(Column::Subject, null())
         .col_expr(Column::Body, null())
+        .col_expr(Column::Html, null())
 }
 
 fn row(message: &Message, now: DateTime<Utc>) -> ActiveModel {
@@ -102,6 +104,7 @@ fn row(message: &Message, now: DateTime<Utc>) -> ActiveModel {
         recipient: Set(Some(to.clone())),
         subject: Set(Some(message.subject.clone())),
         body: Set(Some(message.body.clone())),
+        html: Set(message.html.clone()),
         created_at: Set(now),
         expires_at: Set(instant(message.expires_at)),
         attempts: Set(0),
@@ -122,6 +125,7 @@ fn entry(row: Model) -> Result<OutboxEntry, StoreError> {
         to,
         subject: row.subject.unwrap_or_default(),
         body: row.body.ok_or_else(|| corrupt("outbox.body"))?,
+        html: row.html,
         expires_at: row.expires_at,
     };
     Ok(OutboxEntry {

@@ -2,7 +2,8 @@
 //! mail server would: over TCP, through lettre, with their transfer encodings.
 //!
 //! The sink speaks just enough SMTP for lettre: no STARTTLS, no AUTH, no pipelining. It keeps
-//! every mail it accepts, decoded, until it is dropped.
+//! every mail it accepts, decoded, until it is dropped: a multipart mail is taken apart into
+//! its text and HTML parts.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -28,8 +29,11 @@ pub struct ReceivedMail {
     pub to: Vec<String>,
     /// The `Subject` header, with RFC 2047 encoded words decoded.
     pub subject: String,
-    /// The body with its transfer encoding undone, as text, line breaks as `\n`.
+    /// The text: the body, or the first `text/plain` part of a multipart mail, with its
+    /// transfer encoding undone, line breaks as `\n`.
     pub body: String,
+    /// The first `text/html` part (or an HTML body), decoded the same way; `None` if none.
+    pub html: Option<String>,
     /// The message as it came after `DATA`, dot-unstuffed, lines joined with CRLF.
     pub raw: String,
 }
@@ -301,24 +305,91 @@ fn parse_mail(from: String, to: Vec<String>, raw: String) -> ReceivedMail {
     let subject = header(&headers, "Subject")
         .map(decode_words)
         .unwrap_or_default();
-    let encoding = header(&headers, "Content-Transfer-Encoding").unwrap_or("7bit");
-    let charset = header(&headers, "Content-Type").and_then(charset_param);
-    let bytes = decode_body(body, encoding);
-    let body = to_text(&bytes, charset.as_deref().unwrap_or("utf-8")).replace("\r\n", "\n");
+    let mut parts = Vec::new();
+    collect_parts(&headers, body, &mut parts);
+    let first = |wanted: &str| {
+        parts
+            .iter()
+            .find(|part| part.mime == wanted)
+            .map(|part| part.text.clone())
+    };
     ReceivedMail {
         from,
         to,
         subject,
-        body,
+        body: first("text/plain").unwrap_or_default(),
+        html: first("text/html"),
         raw,
     }
 }
 
 /// The header block and the body, split at the first empty line.
 fn split_message(raw: &str) -> (&str, &str) {
+    if let Some(body) = raw.strip_prefix("\r\n").or_else(|| raw.strip_prefix('\n')) {
+        return ("", body);
+    }
     raw.split_once("\r\n\r\n")
         .or_else(|| raw.split_once("\n\n"))
         .unwrap_or((raw, ""))
+}
+
+/// A leaf of the MIME tree, decoded.
+struct Part {
+    /// The media type, lowercase, without parameters.
+    mime: String,
+    text: String,
+}
+
+/// Walks the MIME tree under `headers` and `body`, pushing its leaves in order.
+fn collect_parts(headers: &[(String, String)], body: &str, out: &mut Vec<Part>) {
+    let content_type = header(headers, "Content-Type").unwrap_or("text/plain");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let boundary = param(content_type, "boundary").filter(|_| mime.starts_with("multipart/"));
+    if let Some(boundary) = boundary {
+        for part in split_parts(body, &boundary) {
+            let (head, body) = split_message(part);
+            collect_parts(&unfold(head), body, out);
+        }
+        return;
+    }
+    let encoding = header(headers, "Content-Transfer-Encoding").unwrap_or("7bit");
+    let charset = param(content_type, "charset").map(|c| c.to_ascii_lowercase());
+    let bytes = decode_body(body, encoding);
+    let text = to_text(&bytes, charset.as_deref().unwrap_or("utf-8")).replace("\r\n", "\n");
+    out.push(Part { mime, text });
+}
+
+/// The parts of a multipart body between its `--boundary` lines (RFC 2046 §5.1.1): the
+/// line break before each delimiter belongs to it, and the preamble and epilogue are left out.
+fn split_parts<'a>(body: &'a str, boundary: &str) -> Vec<&'a str> {
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut start = None;
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']).trim_end();
+        let rest = bare
+            .strip_prefix(&delimiter)
+            .filter(|r| r.is_empty() || *r == "--");
+        if let Some(rest) = rest {
+            if let Some(begin) = start {
+                let part = &body[begin..offset];
+                let part = part.strip_suffix('\n').unwrap_or(part);
+                parts.push(part.strip_suffix('\r').unwrap_or(part));
+            }
+            if rest == "--" {
+                return parts;
+            }
+            start = Some(offset + line.len());
+        }
+        offset += line.len();
+    }
+    parts
 }
 
 /// Header fields as (name, value), folded lines joined back.
@@ -344,12 +415,12 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The `charset` parameter of a `Content-Type` value.
-fn charset_param(content_type: &str) -> Option<String> {
+/// A parameter of a `Content-Type` value (`charset`, `boundary`), unquoted.
+fn param(content_type: &str, wanted: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (name, value) = param.split_once('=')?;
-        let is_charset = name.trim().eq_ignore_ascii_case("charset");
-        is_charset.then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+        let found = name.trim().eq_ignore_ascii_case(wanted);
+        found.then(|| value.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -549,6 +620,37 @@ mod tests {
             (mail.subject.as_str(), mail.body.as_str()),
             ("été", "été\nligne")
         );
+    }
+
+    #[test]
+    fn takes_a_multipart_mail_apart() {
+        let raw = "Subject: s\r\nMIME-Version: 1.0\r\n\
+                   Content-Type: multipart/alternative;\r\n boundary=\"b-1\"\r\n\r\n\
+                   preamble\r\n--b-1\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                   Content-Transfer-Encoding: base64\r\n\r\nw6l0w6kK\r\nbGlnbmU=\r\n\
+                   --b-1 \r\nContent-Type: text/html; charset=\"UTF-8\"\r\n\
+                   Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+                   <p>=C3=A9t=C3=A9 &amp;=\r\n co</p>\r\n--b-1--\r\nepilogue";
+        let mail = parse_mail("a@x".into(), vec!["b@y".into()], raw.into());
+        assert_eq!(mail.body, "été\nligne");
+        assert_eq!(mail.html.as_deref(), Some("<p>été &amp; co</p>"));
+    }
+
+    #[test]
+    fn finds_the_parts_of_nested_multiparts() {
+        let raw = "Content-Type: multipart/mixed; boundary=out\r\n\r\n--out\r\n\
+                   Content-Type: multipart/alternative; boundary=in\r\n\r\n\
+                   --in\r\n\r\ntexte\r\n--in\r\nContent-Type: text/html\r\n\r\n\
+                   <b>x</b>\r\n--in--\r\n--out--\r\n";
+        let mail = parse_mail("a@x".into(), vec!["b@y".into()], raw.into());
+        assert_eq!(mail.body, "texte");
+        assert_eq!(mail.html.as_deref(), Some("<b>x</b>"));
+        let plain = parse_mail(
+            "a@x".into(),
+            vec!["b@y".into()],
+            "Subject: s\r\n\r\nok".into(),
+        );
+        assert_eq!((plain.body.as_str(), plain.html), ("ok", None));
     }
 
     #[test]

@@ -340,12 +340,13 @@ impl Provider {
         let Some(email) = participant.email.clone() else {
             return Ok(());
         };
-        let (subject, body) = self.deps.notices.write(&notice, lang);
+        let written = self.deps.notices.write(&notice, lang);
         let now = self.now();
         let message = Message {
             to: Recipient::Email(email),
-            subject,
-            body,
+            subject: written.subject,
+            body: written.text,
+            html: written.html,
             expires_at: now + chrono::Duration::days(2),
         };
         self.deps.outbox.enqueue(&message, now).await?;

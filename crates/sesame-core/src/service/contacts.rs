@@ -144,12 +144,14 @@ impl Provider {
             .create_link(LinkKind::VerifyPhone, participant, number.as_e164(), ttl)
             .await?;
         let url = format!("{}/verify/phone/{token}", self.issuer);
-        let (_, text) = self.deps.notices.write(&Notice::PhoneLink { url }, lang);
+        let notice = Notice::PhoneLink { url };
+        let text = self.deps.notices.write(&notice, lang).text;
         let now = self.now();
         let message = Message {
             to: Recipient::Sms(number.as_e164().to_owned()),
             subject: String::new(),
             body: text,
+            html: None,
             expires_at: now + ttl,
         };
         self.deps.outbox.enqueue(&message, now).await?;
@@ -182,12 +184,13 @@ impl Provider {
             .create_link(LinkKind::VerifyEmail, participant.id, &email, ttl)
             .await?;
         let url = format!("{}/verify/email/{token}", self.issuer);
-        let (subject, body) = self.deps.notices.write(&Notice::EmailLink { url }, lang);
+        let written = self.deps.notices.write(&Notice::EmailLink { url }, lang);
         let now = self.now();
         let message = Message {
             to: Recipient::Email(email.clone()),
-            subject,
-            body,
+            subject: written.subject,
+            body: written.text,
+            html: written.html,
             expires_at: now + ttl,
         };
         self.deps.outbox.enqueue(&message, now).await?;

@@ -222,11 +222,12 @@ impl Provider {
                 host: self.host(),
             },
         };
-        let (subject, body) = self.deps.notices.write(&notice_text, lang);
+        let written = self.deps.notices.write(&notice_text, lang);
         let message = Message {
             to,
-            subject,
-            body,
+            subject: written.subject,
+            body: written.text,
+            html: written.html,
             expires_at: now + ttl,
         };
         let id = self.deps.outbox.enqueue(&message, now).await?;

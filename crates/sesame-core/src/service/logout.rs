@@ -228,6 +228,7 @@ impl Provider {
             to: Recipient::Backchannel(backchannel.uri.clone()),
             subject: client.id.clone(),
             body: token,
+            html: None,
             expires_at: now + chrono::Duration::minutes(10),
         };
         self.deps.outbox.enqueue(&message, now).await?;

@@ -20,6 +20,7 @@ fn logout(uri: &str, token: &str) -> Message {
         to: Recipient::Backchannel(uri.into()),
         subject: String::new(),
         body: token.into(),
+        html: None,
         expires_at: Utc::now() + chrono::TimeDelta::minutes(2),
     }
 }

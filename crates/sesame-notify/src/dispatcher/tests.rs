@@ -105,6 +105,7 @@ impl OutboxStore for FakeOutbox {
 fn drop_text(message: &mut Message) {
     message.subject.clear();
     message.body.clear();
+    message.html = None;
 }
 
 /// A mailer that answers from a script (then `Ok`) and remembers each body it was given.
@@ -174,6 +175,7 @@ impl Setup {
             to: Recipient::Email("jean@example.org".into()),
             subject: "Votre code".into(),
             body: body.into(),
+            html: None,
             expires_at: now + chrono::TimeDelta::minutes(10),
         };
         self.outbox.enqueue(&message, now).await

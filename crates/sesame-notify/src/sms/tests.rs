@@ -18,6 +18,7 @@ fn sms(to: &str, text: &str) -> Message {
         to: Recipient::Sms(to.into()),
         subject: String::new(),
         body: text.into(),
+        html: None,
         expires_at: Utc::now() + chrono::TimeDelta::minutes(2),
     }
 }

@@ -660,7 +660,10 @@ async fn legacy_hashes_log_in_and_are_replaced_by_argon2id() {
     let bcrypt = bcrypt::hash(TEST_PASSWORD, 4).unwrap();
     let mut key = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<sha2::Sha256>(TEST_PASSWORD.as_bytes(), b"legacySalt1", 1000, &mut key);
-    let django = format!("pbkdf2_sha256$1000$legacySalt1${}", base64::engine::general_purpose::STANDARD.encode(key));
+    let django = format!(
+        "pbkdf2_sha256$1000$legacySalt1${}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    );
     let server = sesame_testkit::TestServer::start().await.unwrap();
     let rp = Rp::discover(&server).await.unwrap();
     for (n, hash) in [bcrypt, django].into_iter().enumerate() {
@@ -669,10 +672,31 @@ async fn legacy_hashes_log_in_and_are_replaced_by_argon2id() {
         record.password_hash = Some(sesame_core::password::PasswordHash::parse(&hash).unwrap());
         server.add(record).await.unwrap();
         let browser = Browser::new(&server.issuer).unwrap();
-        let back = rp::login(&server, &browser, &rp.start(&[]).url, &number, "legacy@example.org").await.unwrap();
+        let back = rp::login(
+            &server,
+            &browser,
+            &rp.start(&[]).url,
+            &number,
+            "legacy@example.org",
+        )
+        .await
+        .unwrap();
         assert!(back.contains("code="));
-        let stored = sesame_core::store::ParticipantStore::by_number(server.store.as_ref(), &sesame_core::CohortNumber::parse(&number).unwrap()).await.unwrap().unwrap();
-        assert!(stored.password_hash.unwrap().as_str().starts_with("$argon2id$"), "rehashed at login");
+        let stored = sesame_core::store::ParticipantStore::by_number(
+            server.store.as_ref(),
+            &sesame_core::CohortNumber::parse(&number).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(
+            stored
+                .password_hash
+                .unwrap()
+                .as_str()
+                .starts_with("$argon2id$"),
+            "rehashed at login"
+        );
     }
 }
 
@@ -681,14 +705,39 @@ async fn a_code_used_once_is_dead_for_the_next_login() {
     let (server, browser) = setup().await;
     let rp = Rp::discover(&server).await.unwrap();
     let page = browser.get(&rp.start(&[]).url).await.unwrap();
-    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD).await.unwrap();
-    let mail = server.smtp.wait_for("jeanne@example.org", std::time::Duration::from_secs(10)).await.unwrap();
+    let page = password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let mail = server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     let code = sesame_testkit::extract_code(&mail.body).unwrap();
-    assert!(browser.submit(&page, "/login/code", &[("code", &code)]).await.unwrap().left_to.is_some());
+    assert!(
+        browser
+            .submit(&page, "/login/code", &[("code", &code)])
+            .await
+            .unwrap()
+            .left_to
+            .is_some()
+    );
     let other = Browser::new(&server.issuer).unwrap();
     let page = other.get(&rp.start(&[]).url).await.unwrap();
-    let page = password_step(&other, &page, "12345678", TEST_PASSWORD).await.unwrap();
-    server.smtp.wait_for("jeanne@example.org", std::time::Duration::from_secs(10)).await.unwrap();
-    let page = other.submit(&page, "/login/code", &[("code", &code)]).await.unwrap();
-    assert!(page.left_to.is_none(), "the first code does not open the second login");
+    let page = password_step(&other, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    server
+        .smtp
+        .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let page = other
+        .submit(&page, "/login/code", &[("code", &code)])
+        .await
+        .unwrap();
+    assert!(
+        page.left_to.is_none(),
+        "the first code does not open the second login"
+    );
 }

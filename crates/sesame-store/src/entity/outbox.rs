@@ -1,5 +1,5 @@
-//! The `outbox` table. `recipient`, `subject` and `body` are emptied once a message is
-//! sent or its secret has expired (DESIGN §5.9).
+//! The `outbox` table. `recipient`, `subject`, `body` and `html` are emptied once a message
+//! is sent or its secret has expired (DESIGN §5.9).
 
 use sea_orm::entity::prelude::*;
 
@@ -14,6 +14,8 @@ pub struct Model {
     pub recipient: Option<String>,
     pub subject: Option<String>,
     pub body: Option<String>,
+    /// An e-mail's HTML alternative (fifth migration); never set for SMS or logouts.
+    pub html: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub attempts: i32,
