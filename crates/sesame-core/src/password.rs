@@ -1,6 +1,7 @@
 //! Password hashing (argon2id, DESIGN §5.1), the legacy hashes taken at import (DESIGN §3),
 //! and the password policy.
 
+mod common;
 mod legacy;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
@@ -149,6 +150,8 @@ pub enum PasswordProblem {
     NoDigit,
     NoSpecial,
     ContainsNumber,
+    /// One of the passwords people choose first (`Azerty123456!`).
+    Common,
     SameAsCurrent,
     Mismatch,
 }
@@ -195,6 +198,7 @@ pub fn check_policy(
         cohort_number.is_some_and(|n| password.contains(n)),
         PasswordProblem::ContainsNumber,
     );
+    add(common::is_common(password), PasswordProblem::Common);
     problems
 }
 

@@ -133,8 +133,8 @@ pub fn id_token_claims(
 }
 
 /// The `acr` to state: the strongest value the RP asked for that the login meets, else
-/// the login's own level.
-pub fn stated_acr(achieved: Acr, claims: Option<&ClaimsRequest>) -> String {
+/// the login's own level; never below the client's `minimum_acr` (DESIGN §3).
+pub fn stated_acr(achieved: Acr, minimum: Acr, claims: Option<&ClaimsRequest>) -> String {
     let asked = claims.and_then(|c| c.acr.as_ref());
     let met = asked.and_then(|a| {
         a.values
@@ -143,7 +143,7 @@ pub fn stated_acr(achieved: Acr, claims: Option<&ClaimsRequest>) -> String {
             .filter(|v| *v <= achieved)
             .max()
     });
-    met.unwrap_or(achieved).as_str().to_owned()
+    met.unwrap_or(achieved).max(minimum).as_str().to_owned()
 }
 
 /// A Back-Channel Logout token's claims (Back-Channel Logout 1.0 §2.4): no `nonce`.

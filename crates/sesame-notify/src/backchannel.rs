@@ -31,6 +31,10 @@ const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// nor the token.
 pub struct BackchannelSender {
     guard: Guard,
+    /// With [`BackchannelSender::for_uris`]: only these exact URIs get `guard`'s leave;
+    /// any other URI goes through `strict`.
+    allowed_uris: Option<std::collections::HashSet<String>>,
+    strict: Guard,
     connect_timeout: Duration,
     total_timeout: Duration,
 }
@@ -52,11 +56,26 @@ impl BackchannelSender {
         Self::with_lookup(&allowed_hosts, Arc::new(SystemLookup))
     }
 
+    /// A sender whose leave to reach private or loopback addresses holds for exactly
+    /// these URIs (the back-channel URIs of the clients the operator allowed, DESIGN
+    /// §5.11), not for other URIs on the same hosts.
+    pub fn for_uris(allowed_uris: Vec<String>) -> Self {
+        let hosts: Vec<String> = allowed_uris
+            .iter()
+            .filter_map(|u| Url::parse(u).ok()?.host_str().map(str::to_owned))
+            .collect();
+        let mut sender = Self::with_lookup(&hosts, Arc::new(SystemLookup));
+        sender.allowed_uris = Some(allowed_uris.into_iter().collect());
+        sender
+    }
+
     fn with_lookup(allowed_hosts: &[String], lookup: Arc<dyn Lookup>) -> Self {
         // reqwest is built without a TLS crypto provider; an error means one is set already.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
         Self {
-            guard: Guard::new(allowed_hosts, lookup, CONNECT_TIMEOUT),
+            guard: Guard::new(allowed_hosts, lookup.clone(), CONNECT_TIMEOUT),
+            allowed_uris: None,
+            strict: Guard::new(&[], lookup, CONNECT_TIMEOUT),
             connect_timeout: CONNECT_TIMEOUT,
             total_timeout: TOTAL_TIMEOUT,
         }
@@ -66,7 +85,11 @@ impl BackchannelSender {
     async fn post(&self, uri: &str, token: &str) -> Result<(), SendError> {
         let url = Url::parse(uri)
             .map_err(|_| SendError::Permanent("the back-channel logout URI is invalid".into()))?;
-        let route = self.guard.route(&url).await?;
+        let guard = match &self.allowed_uris {
+            Some(uris) if !uris.contains(uri) => &self.strict,
+            _ => &self.guard,
+        };
+        let route = guard.route(&url).await?;
         self.deliver(url, &route, token).await
     }
 

@@ -29,6 +29,9 @@ pub struct ClaimsRequest {
     pub id_token: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr: Option<AcrRequest>,
+    /// A `sub` asked for by value: tokens for anyone else MUST NOT be issued (§5.5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
 }
 
 /// `acr` asked for in the id_token member (OIDC Core §5.5.1.1).
@@ -75,10 +78,15 @@ impl ClaimsRequest {
         {
             return Err(ClaimsError::UnmetAcr);
         }
+        let sub = [id_token, userinfo]
+            .into_iter()
+            .flatten()
+            .find_map(|m| m.get("sub")?.get("value")?.as_str().map(str::to_owned));
         Ok(Self {
             userinfo: names(userinfo),
             id_token: names(id_token),
             acr,
+            sub,
         })
     }
 }

@@ -97,7 +97,7 @@ fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
         .clients
         .iter()
         .filter_map(|c| c.backchannel_logout.as_ref().filter(|b| b.allow_private))
-        .filter_map(|b| url::Url::parse(&b.uri).ok()?.host_str().map(str::to_owned))
+        .map(|b| b.uri.clone())
         .collect();
     let sms: Arc<dyn Mailer> = match &config.sms {
         SmsProvider::Console => Arc::new(ConsoleMailer::new()),
@@ -114,7 +114,7 @@ fn mailer(config: &Config) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(Arc::new(ChannelRouter::new(
         email,
         sms,
-        BackchannelSender::new(allowed),
+        BackchannelSender::for_uris(allowed),
     )))
 }
 

@@ -88,6 +88,17 @@ impl FromRef<AppState> for Key {
     }
 }
 
+/// The path as logs may show it: link tokens are secrets (DESIGN §5.9).
+fn redacted_path(path: &str) -> String {
+    const SECRET_AFTER: &[&str] = &["/verify/phone/", "/verify/email/", "/reset/", "/activate/"];
+    for prefix in SECRET_AFTER {
+        if let Some(at) = path.find(prefix) {
+            return format!("{}{prefix}…", &path[..at]);
+        }
+    }
+    path.to_owned()
+}
+
 /// The whole application, mounted under the issuer's path.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
@@ -148,8 +159,20 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request.id = %id)
+            tracing::info_span!("http", method = %req.method(), path = %redacted_path(req.uri().path()), request.id = %id)
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn design_5_9_link_tokens_never_reach_the_logs() {
+        assert_eq!(redacted_path("/verify/phone/abc123"), "/verify/phone/…");
+        assert_eq!(redacted_path("/sesame/reset/abc"), "/sesame/reset/…");
+        assert_eq!(redacted_path("/login"), "/login");
+    }
 }

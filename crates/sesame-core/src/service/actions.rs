@@ -15,6 +15,7 @@ use crate::password::{self, PasswordProblem};
 use crate::secret::SecretString;
 use crate::session::SsoSession;
 use crate::state::{get_json, put_json};
+use crate::tokens::subject;
 
 /// Sessions of a participant created before `after` are dead, except `keep` (the session
 /// in which the password was changed).
@@ -126,6 +127,18 @@ impl Provider {
             }
             None => {
                 self.deps.state.delete(&format!("flow:{}", flow.id)).await?;
+                let expected = flow.hint_sub.as_deref();
+                if expected
+                    .is_some_and(|sub| sub != subject(&client, participant.id, &self.pairwise_key))
+                {
+                    // OIDC Core §3.1.2.1, §5.5.1: never tokens for another user than named.
+                    let why = "the logged-in user is not the one the request named";
+                    return Ok(Outcome::Respond(self.request_error(
+                        &flow.request,
+                        AuthorizeErrorCode::AccessDenied,
+                        why,
+                    )));
+                }
                 Ok(Outcome::Respond(
                     self.issue_code(&flow.request, session).await?,
                 ))
@@ -185,7 +198,7 @@ impl Provider {
             .password_hash
             .clone()
             .unwrap_or_else(password::dummy_hash);
-        if !self.deps.hasher.verify(current, stored.clone()).await {
+        if !self.verify_typed(current, stored.clone()).await {
             return self
                 .refuse_password(flow, FlowNotice::WrongCurrentPassword, Vec::new())
                 .await;
@@ -243,6 +256,27 @@ impl Provider {
         flow.notice = Some(notice);
         self.save_flow(&flow).await?;
         Ok(Outcome::Show { flow_id: flow.id })
+    }
+
+    /// Verifies a typed password: as typed (imported hashes were made from the raw text),
+    /// then NFKC-normalised as new passwords are (DESIGN §5.1) when that differs, so a
+    /// password set here is accepted however the keyboard wrote it.
+    pub(crate) async fn verify_typed(
+        &self,
+        typed: SecretString,
+        stored: password::PasswordHash,
+    ) -> bool {
+        let normalized = password::normalize(typed.expose());
+        let differs = normalized != typed.expose();
+        if self.deps.hasher.verify(typed, stored.clone()).await {
+            return true;
+        }
+        differs
+            && self
+                .deps
+                .hasher
+                .verify(SecretString::new(normalized), stored)
+                .await
     }
 
     /// The page that said a link was sent: go on to the next action or the RP.
@@ -314,10 +348,12 @@ impl Provider {
             self.policy.session.remember_me,
         )
         .await?;
-        self.deps
+        let revoked = self
+            .deps
             .grants
             .revoke_for_participant(participant, Some(keep), self.now())
             .await?;
+        self.tell_relying_parties(&revoked).await?;
         Ok(())
     }
 

@@ -102,6 +102,8 @@ impl Provider {
                 return Ok(Outcome::Respond(response));
             }
         };
+        // OIDC Core §5.5.1: a `sub` asked for by value names the user like a hint does.
+        let hint_sub = hint_sub.or_else(|| request.claims.as_ref().and_then(|c| c.sub.clone()));
         let sealed = SealedRequest {
             request,
             started_at: self.now(),

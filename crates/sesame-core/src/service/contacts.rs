@@ -45,6 +45,10 @@ impl Provider {
             Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
+        if step.sent_to.is_some() {
+            // A page posted again (the back button): the link is already on its way.
+            return Ok(Outcome::Show { flow_id: flow.id });
+        }
         let Some(participant) = self.deps.participants.by_id(step.participant).await? else {
             return Ok(Outcome::ErrorPage(ErrorPage::Expired));
         };
@@ -72,10 +76,15 @@ impl Provider {
         if PhoneNumber::parse_mobile(confirm, &regions).ok().as_ref() != Some(&number) {
             return self.show_notice(flow, FlowNotice::PhoneMismatch).await;
         }
+        if !self.may_send_link(participant.id).await? {
+            return self.show_notice(flow, FlowNotice::TooManyCodes).await;
+        }
         self.deps
             .participants
             .set_phone(participant.id, Some(number.as_e164()), false, self.now())
             .await?;
+        // DESIGN §5.8: a new phone ends the other sessions, as a password change does.
+        self.end_other_sessions(participant.id, &session.id).await?;
         self.done_action(&participant, RequiredAction::RegisterPhone)
             .await?;
         self.send_phone_link(participant.id, &number, lang).await?;
@@ -107,6 +116,20 @@ impl Provider {
             PhoneError::Invalid | PhoneError::NotMobile => FlowNotice::PhoneInvalid,
         };
         self.show_notice(flow, notice).await
+    }
+
+    /// Verification links count against the hourly cap of codes (DESIGN §5.4: SMS cost).
+    async fn may_send_link(
+        &self,
+        participant: crate::participant::ParticipantId,
+    ) -> Result<bool, ServiceError> {
+        let key = format!("link-sends:{participant}");
+        let sends = self
+            .deps
+            .state
+            .incr(&key, chrono::Duration::hours(1))
+            .await?;
+        Ok(sends <= u64::from(self.policy.code.max_sends_per_hour))
     }
 
     pub(crate) async fn show_notice(
@@ -173,6 +196,12 @@ impl Provider {
             Ok(found) => found,
             Err(outcome) => return Ok(outcome),
         };
+        if step.sent_to.is_some() {
+            return Ok(Outcome::Show { flow_id: flow.id });
+        }
+        if !self.may_send_link(step.participant).await? {
+            return self.show_notice(flow, FlowNotice::TooManyCodes).await;
+        }
         let Some(participant) = self.deps.participants.by_id(step.participant).await? else {
             return Ok(Outcome::ErrorPage(ErrorPage::Expired));
         };

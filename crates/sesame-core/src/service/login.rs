@@ -138,7 +138,7 @@ impl Provider {
         let throttled =
             self.count(&failures_key).await? >= u64::from(self.policy.limits.per_account.max);
         // The hash is verified even when throttled, so that timing tells nothing (§5.3).
-        let verified = self.deps.hasher.verify(password, hash).await;
+        let verified = self.verify_typed(password, hash).await;
         let ok = verified && stored.is_some() && !throttled;
         let client = Some(flow.request.client_id.as_str());
         let Some(participant) = participant.filter(|_| ok) else {

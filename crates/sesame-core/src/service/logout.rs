@@ -12,8 +12,10 @@ use crate::audit::AuditKind;
 use crate::client::Client;
 use crate::keys::SigningAlg;
 use crate::notify::{Message, Recipient};
+use crate::participant::ParticipantId;
 use crate::session::SsoSession;
 use crate::state::get_json;
+use crate::store::Grant;
 use crate::tokens::{logout_token_claims, subject};
 
 /// The parameters of a logout request (RP-Initiated Logout 1.0 §2).
@@ -180,17 +182,11 @@ impl Provider {
             .await?;
         let grants = self.deps.grants.by_session(&session.id).await?;
         let now = self.now();
-        let mut told = HashSet::new();
         for grant in &grants {
             self.deps.grants.revoke(grant.id, now).await?;
-            if told.insert(grant.client_id.clone())
-                && let Some(client) = self.deps.clients.get(&grant.client_id).await?
-            {
-                self.queue_logout_token(&client, &session).await?;
-            }
         }
-        self.deps.outbox_signal.wake();
-        let detail = json!({"clients": told.len()});
+        let told = self.tell_relying_parties(&grants).await?;
+        let detail = json!({"clients": told});
         self.audit(
             AuditKind::LoggedOut,
             Some(session.participant),
@@ -201,26 +197,43 @@ impl Provider {
         Ok(())
     }
 
+    /// Queues a logout token for each (client, session) of `grants` whose client
+    /// registered a back-channel URI; returns how many clients were concerned.
+    pub(crate) async fn tell_relying_parties(
+        &self,
+        grants: &[Grant],
+    ) -> Result<usize, ServiceError> {
+        let mut told = HashSet::new();
+        for grant in grants {
+            let Some(session_id) = &grant.session_id else {
+                continue;
+            };
+            if told.insert((grant.client_id.clone(), session_id.clone()))
+                && let Some(client) = self.deps.clients.get(&grant.client_id).await?
+            {
+                self.queue_logout_token(&client, grant.participant, session_id)
+                    .await?;
+            }
+        }
+        self.deps.outbox_signal.wake();
+        Ok(told.len())
+    }
+
     /// Back-Channel Logout 1.0 §2.4: `typ: logout+jwt`, the events member, no nonce.
     async fn queue_logout_token(
         &self,
         client: &Client,
-        session: &SsoSession,
+        participant: ParticipantId,
+        session_id: &str,
     ) -> Result<(), ServiceError> {
         let Some(backchannel) = &client.backchannel_logout else {
             return Ok(());
         };
         let now = self.now();
-        let sub = subject(client, session.participant, &self.pairwise_key);
+        let sub = subject(client, participant, &self.pairwise_key);
         let jti = self.deps.random.token(16);
-        let claims = logout_token_claims(
-            &self.issuer,
-            &client.id,
-            &sub,
-            &self.sid_for(&session.id),
-            &jti,
-            now,
-        );
+        let sid = self.sid_for(session_id);
+        let claims = logout_token_claims(&self.issuer, &client.id, &sub, &sid, &jti, now);
         let token = self
             .keys
             .sign(client.id_token_alg, Some("logout+jwt"), &claims)?;

@@ -110,7 +110,10 @@ impl Provider {
             };
         }
         match self.refresh_record(token).await? {
-            Some(record) if self.refresh_is_active(&record).await? => {
+            // A refresh token is the business of its own client only (RFC 7662 §4).
+            Some(record)
+                if record.client_id == client.id && self.refresh_is_active(&record).await? =>
+            {
                 self.refresh_answer(&record).await
             }
             _ => Ok(json!({"active": false})),

@@ -231,7 +231,7 @@ impl Provider {
         let scope = issue.scopes.join(" ");
         let sub = subject(client, issue.auth.participant, &self.pairwise_key);
         let claims_request = issue.claims.as_ref();
-        let acr = stated_acr(issue.auth.acr, claims_request);
+        let acr = stated_acr(issue.auth.acr, client.minimum_acr, claims_request);
         let access = AccessClaims {
             iss: self.issuer.clone(),
             sub: sub.clone(),

@@ -64,10 +64,18 @@ fn stated_acr_is_the_strongest_asked_value_met() {
         }),
         ..Default::default()
     };
-    assert_eq!(stated_acr(Acr::Mfa, None), "mfa");
-    assert_eq!(stated_acr(Acr::Mfa, Some(&ask(&["pwd"]))), "pwd");
-    assert_eq!(stated_acr(Acr::Mfa, Some(&ask(&["pwd", "mfa"]))), "mfa");
-    assert_eq!(stated_acr(Acr::Mfa, Some(&ask(&["phr"]))), "mfa");
+    assert_eq!(stated_acr(Acr::Mfa, Acr::Pwd, None), "mfa");
+    assert_eq!(stated_acr(Acr::Mfa, Acr::Pwd, Some(&ask(&["pwd"]))), "pwd");
+    assert_eq!(
+        stated_acr(Acr::Mfa, Acr::Pwd, Some(&ask(&["pwd", "mfa"]))),
+        "mfa"
+    );
+    assert_eq!(stated_acr(Acr::Mfa, Acr::Pwd, Some(&ask(&["phr"]))), "mfa");
+    assert_eq!(
+        stated_acr(Acr::Mfa, Acr::Mfa, Some(&ask(&["pwd"]))),
+        "mfa",
+        "never below the minimum"
+    );
 }
 
 fn participant() -> Participant {

@@ -68,6 +68,22 @@ async fn posts_the_logout_token_as_a_form_to_an_allowed_loopback_host() -> TestR
     Ok(())
 }
 
+/// DESIGN §5.11: the operator's leave is per client, so per URI, not per host.
+#[tokio::test]
+async fn leave_for_one_uri_is_not_leave_for_its_host() -> TestResult {
+    let mut rp = TestServer::start(Reply::Status(200)).await?;
+    let allowed = rp.url("/allowed");
+    let sender = BackchannelSender::for_uris(vec![allowed.clone()]);
+    sender.send(&logout(&allowed, TOKEN)).await?;
+    assert!(rp.request().await.is_some());
+    let refused = sender.send(&logout(&rp.url("/other"), TOKEN)).await;
+    assert!(
+        matches!(refused, Err(SendError::Permanent(_))),
+        "{refused:?}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn encodes_the_token_as_form_data() -> TestResult {
     let mut rp = TestServer::start(Reply::Status(204)).await?;

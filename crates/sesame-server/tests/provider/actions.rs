@@ -525,3 +525,138 @@ async fn a_client_can_add_accept_terms() {
     let (_, claims) = decode("e30.e30.e30");
     drop(claims);
 }
+
+#[tokio::test]
+async fn design_5_1_a_new_password_works_however_the_keyboard_wrote_it() {
+    let (server, _operator) = server_with_sms(vec![RequiredAction::UpdatePassword]).await;
+    let url = authorize_url(
+        &server,
+        sesame_testkit::server::RP.0,
+        sesame_testkit::server::CALLBACK,
+        "",
+    );
+    let browser = Browser::new(&server.issuer).unwrap();
+    let page = through_the_code(&server, &browser, &url).await;
+    // A no-break space (Option+Space on a Mac) and the "fi" ligature: NFKC changes both.
+    let typed = "Mot de\u{a0}passe ﬁn 2026A";
+    let page = browser
+        .submit(
+            &page,
+            "/login/password",
+            &[
+                ("current", TEST_PASSWORD),
+                ("new", typed),
+                ("confirm", typed),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(page.left_to.is_some(), "{:?}", page.notice());
+    let other = Browser::new(&server.issuer).unwrap();
+    let page = other.get(&url).await.unwrap();
+    let page = password_step(&other, &page, "12345678", typed)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.screen().as_deref(),
+        Some("code"),
+        "the same keystrokes log in"
+    );
+}
+
+#[tokio::test]
+async fn design_5_1_common_passwords_are_refused() {
+    let (server, _operator) = server_with_sms(vec![RequiredAction::UpdatePassword]).await;
+    let browser = Browser::new(&server.issuer).unwrap();
+    let url = authorize_url(
+        &server,
+        sesame_testkit::server::RP.0,
+        sesame_testkit::server::CALLBACK,
+        "",
+    );
+    let page = through_the_code(&server, &browser, &url).await;
+    let page = browser
+        .submit(
+            &page,
+            "/login/password",
+            &[
+                ("current", TEST_PASSWORD),
+                ("new", "Azerty123456!"),
+                ("confirm", "Azerty123456!"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.notice().as_deref(), Some("password_refused"));
+    assert!(page.body.contains("Azerty, Motdepasse"));
+}
+
+#[tokio::test]
+async fn design_5_4_the_phone_step_cannot_be_replayed_to_send_sms() {
+    let (server, operator) = server_with_sms(vec![RequiredAction::RegisterPhone]).await;
+    let browser = Browser::new(&server.issuer).unwrap();
+    let url = authorize_url(
+        &server,
+        sesame_testkit::server::RP.0,
+        sesame_testkit::server::CALLBACK,
+        "",
+    );
+    let form_page = through_the_code(&server, &browser, &url).await;
+    let sent = browser
+        .submit(
+            &form_page,
+            "/login/phone",
+            &[("phone", "0612345678"), ("phone_confirm", "0612345678")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.screen().as_deref(), Some("phone-sent"));
+    for n in 0..5 {
+        let number = format!("061000000{n}");
+        let again = browser
+            .submit(
+                &form_page,
+                "/login/phone",
+                &[("phone", &number), ("phone_confirm", &number)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.screen().as_deref(), Some("phone-sent"));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(operator.all().len(), 1, "one SMS, to the first number");
+}
+
+#[tokio::test]
+async fn design_5_8_a_password_change_tells_the_other_sessions_rps() {
+    let receiver = crate::support::LogoutReceiver::start().await;
+    let server = crate::support::lifecycle_server(&receiver, |_| {}).await;
+    let elsewhere = Browser::new(&server.issuer).unwrap();
+    crate::support::lifecycle_tokens(&server, &elsewhere, "openid").await;
+    let mut participant = record("12345678", "jeanne@example.org").unwrap();
+    participant.required_actions = vec![RequiredAction::UpdatePassword];
+    server.add(participant).await.unwrap();
+    let here = Browser::new(&server.issuer).unwrap();
+    let url = authorize_url(
+        &server,
+        sesame_testkit::server::RP.0,
+        sesame_testkit::server::CALLBACK,
+        "",
+    );
+    let page = through_the_code(&server, &here, &url).await;
+    let page = here
+        .submit(
+            &page,
+            "/login/password",
+            &[
+                ("current", TEST_PASSWORD),
+                ("new", NEW_PASSWORD),
+                ("confirm", NEW_PASSWORD),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(page.left_to.is_some());
+    let tokens = receiver.wait_for(1).await;
+    assert_eq!(tokens.len(), 1, "the RP of the ended session hears of it");
+}

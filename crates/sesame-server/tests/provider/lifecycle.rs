@@ -253,6 +253,18 @@ async fn rfc7662_2_2_active_tokens_carry_rfc9470_claims() {
     assert_eq!(answer["acr"], "mfa");
     assert_eq!(answer["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert!(answer["auth_time"].is_i64() && answer["exp"].is_i64() && answer["sub"].is_string());
+    let (_, foreign) = post(
+        &server,
+        "/introspect",
+        Some(RP),
+        &[("token", &text(&tokens, "refresh_token"))],
+    )
+    .await;
+    assert_eq!(
+        foreign,
+        serde_json::json!({"active": false}),
+        "RFC 7662 §4: only its client sees a refresh token"
+    );
     let (_, refresh_answer) = post(
         &server,
         "/introspect",

@@ -151,7 +151,10 @@ async fn oidc_core_5_5_1_1_essential_acr() {
     let pwd = enc(r#"{"id_token":{"acr":{"essential":true,"values":["pwd"]}}}"#);
     let tokens = tokens_for(&server, &browser, &format!("&claims={pwd}")).await;
     let (_, id) = decode(tokens["id_token"].as_str().unwrap());
-    assert_eq!(id["acr"], "pwd");
+    assert_eq!(
+        id["acr"], "mfa",
+        "rp's minimum_acr is mfa: the token never states less"
+    );
     let page = browser
         .get(&authorize_url(&server, RP.0, CALLBACK, "&claims=notjson"))
         .await
@@ -321,4 +324,21 @@ async fn display_claims_locales_and_acr_values_are_accepted() {
     let tokens = tokens_for(&server, &browser, extra).await;
     let (_, id) = decode(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["acr"], "mfa");
+}
+
+#[tokio::test]
+async fn oidc_core_5_5_1_a_sub_asked_by_value_is_never_another_user() {
+    let (server, browser) = setup().await;
+    let claims = enc(r#"{"id_token":{"sub":{"value":"someone-else"}}}"#);
+    let url = authorize_url(&server, RP.0, CALLBACK, &format!("&claims={claims}"));
+    let back = rp::login(&server, &browser, &url, "12345678", "jeanne@example.org")
+        .await
+        .unwrap();
+    assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+    assert!(param(&back, "code").is_none());
+    let none = browser.get(&format!("{url}&prompt=none")).await.unwrap();
+    assert_eq!(
+        param(&none.left_to.unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
 }

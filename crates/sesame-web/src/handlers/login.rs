@@ -100,7 +100,12 @@ where
 {
     let lang = page_lang(&state, &jar, &headers, &[]);
     let Ok(Form(fields)) = fields else {
-        return error_page(&state, lang, StatusCode::BAD_REQUEST, "bad_request");
+        // A form too large or malformed: start again from the flow's cookie (DESIGN §5.7).
+        let (jar, ctx) = browser(&state, jar);
+        return match state.provider.flow_for_page("", &ctx).await {
+            Ok(Err(outcome @ Outcome::Show { .. })) => respond(&state, jar, lang, outcome),
+            _ => error_page(&state, lang, StatusCode::BAD_REQUEST, "bad_request"),
+        };
     };
     let (jar, ctx) = browser(&state, jar);
     match run(state.clone(), fields, ctx, lang).await {
