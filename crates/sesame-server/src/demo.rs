@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sesame_core::participant::{ParticipantRecord, Profile};
+use sesame_core::participant::{ParticipantRecord, Profile, RequiredAction};
 use sesame_core::random::{OsRandom, Random};
 use sesame_core::store::ParticipantStore;
 use sesame_core::{CohortNumber, SecretString};
@@ -18,6 +18,8 @@ use crate::config::{self, RawConfig, raw::ClientSection};
 pub const DEMO_NUMBER: &str = "12345678";
 /// Meets the guide's policy: 12 to 30 characters, lower, upper, digit, special.
 pub const DEMO_PASSWORD: &str = "Demo-Sesame-2026";
+/// The demo participant who walks the guide's first login (new password, then mobile).
+pub const DEMO_UPGRADE_NUMBER: &str = "87654321";
 /// The demo client's id.
 pub const DEMO_CLIENT: &str = "demo-questionnaires";
 
@@ -116,9 +118,39 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Creates the demo participant unless it exists.
+/// Creates the demo participants unless they exist: one who simply logs in, and one who
+/// walks the guide's first login after the security upgrade (password change, then mobile).
 pub async fn seed_participant(store: &dyn ParticipantStore) -> anyhow::Result<()> {
-    let number = CohortNumber::parse(DEMO_NUMBER).map_err(|e| anyhow!("{e}"))?;
+    let upgrade = vec![
+        RequiredAction::UpdatePassword,
+        RequiredAction::RegisterPhone,
+    ];
+    seed(
+        store,
+        DEMO_NUMBER,
+        "camille.martin@example.org",
+        ("Camille", "Martin"),
+        Vec::new(),
+    )
+    .await?;
+    seed(
+        store,
+        DEMO_UPGRADE_NUMBER,
+        "dominique.bernard@example.org",
+        ("Dominique", "Bernard"),
+        upgrade,
+    )
+    .await
+}
+
+async fn seed(
+    store: &dyn ParticipantStore,
+    number: &str,
+    email: &str,
+    (given, family): (&str, &str),
+    required_actions: Vec<RequiredAction>,
+) -> anyhow::Result<()> {
+    let number = CohortNumber::parse(number).map_err(|e| anyhow!("{e}"))?;
     if store
         .by_number(&number)
         .await
@@ -131,17 +163,17 @@ pub async fn seed_participant(store: &dyn ParticipantStore) -> anyhow::Result<()
         .map_err(|e| anyhow!("{e}"))?;
     let record = ParticipantRecord {
         number,
-        email: Some("camille.martin@example.org".into()),
+        email: Some(email.into()),
         email_verified: true,
         phone: None,
         phone_verified: false,
         profile: Profile {
-            given_name: Some("Camille".into()),
-            family_name: Some("Martin".into()),
+            given_name: Some(given.into()),
+            family_name: Some(family.into()),
             locale: Some("fr".into()),
         },
         password_hash: Some(hash),
-        required_actions: Vec::new(),
+        required_actions,
     };
     store
         .upsert_batch(&[record], false, chrono::Utc::now())
@@ -156,7 +188,9 @@ fn print_banner(issuer: &str, rp_port: u16, data: &Path) {
     println!();
     println!("  Open the questionnaire site:  http://127.0.0.1:{rp_port}/");
     println!("  Log in with number {DEMO_NUMBER} and password {DEMO_PASSWORD}");
-    println!("  The 6-digit code is e-mailed to the console, below, when it is sent.");
+    println!("  or, for the first login after the security upgrade (new password, then mobile),");
+    println!("  with number {DEMO_UPGRADE_NUMBER} and the same password.");
+    println!("  Codes, e-mails and SMS are printed to the console, below, when they are sent.");
     println!();
     println!("  Provider: {issuer}   Ctrl-C stops both.");
     println!();

@@ -141,6 +141,21 @@ impl Browser {
         self.follow(response).await
     }
 
+    /// Posts form pairs without following the redirect; returns the Set-Cookie headers.
+    pub async fn post_raw(
+        &self,
+        url: &str,
+        values: &[(String, String)],
+    ) -> anyhow::Result<Vec<String>> {
+        let response = self.client.post(url).form(values).send().await?;
+        Ok(response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect())
+    }
+
     /// Posts arbitrary form pairs (for tampering tests).
     pub async fn post_form(&self, url: &str, values: &[(&str, &str)]) -> anyhow::Result<Page> {
         let response = self.client.post(url).form(values).send().await?;

@@ -660,3 +660,48 @@ async fn design_5_8_a_password_change_tells_the_other_sessions_rps() {
     let tokens = receiver.wait_for(1).await;
     assert_eq!(tokens.len(), 1, "the RP of the ended session hears of it");
 }
+
+#[tokio::test]
+async fn verify_email_sends_a_link_that_confirms_the_address() {
+    let (server, _operator) = server_with_sms(vec![]).await;
+    let mut participant = record("12345678", MAIL).unwrap();
+    participant.email_verified = false;
+    participant.required_actions = vec![RequiredAction::VerifyEmail];
+    server.add(participant).await.unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let url = authorize_url(
+        &server,
+        sesame_testkit::server::RP.0,
+        sesame_testkit::server::CALLBACK,
+        "",
+    );
+    let page = through_the_code(&server, &browser, &url).await;
+    assert_eq!(page.screen().as_deref(), Some("verify-email"));
+    let sent = browser.submit(&page, "/login/email", &[]).await.unwrap();
+    assert_eq!(sent.screen().as_deref(), Some("email-sent"));
+    let mail = server
+        .smtp
+        .wait_for(MAIL, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let html = mail.html.clone().unwrap_or_default().replace("&#x2f;", "/");
+    assert!(html.contains("/verify/email/"), "multipart with HTML");
+    let link = the_link(&mail.body);
+    let reader = Browser::new(&server.issuer).unwrap();
+    let confirm = reader.get(&link).await.unwrap();
+    let done = reader
+        .submit(&confirm, &link[server.issuer.len()..], &[])
+        .await
+        .unwrap();
+    assert!(done.body.contains("data-verified=\"true\""));
+    let page = browser.submit(&sent, "/login/continue", &[]).await.unwrap();
+    assert!(page.left_to.is_some_and(|u| u.contains("code=")));
+    let stored = sesame_core::store::ParticipantStore::by_number(
+        server.store.as_ref(),
+        &sesame_core::CohortNumber::parse("12345678").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(stored.email_verified);
+}

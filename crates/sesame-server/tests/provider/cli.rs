@@ -575,3 +575,56 @@ fn audit_list_refuses_bad_values_in_one_line() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// README: `sesame demo` runs the provider and the questionnaire site on embedded defaults.
+#[test]
+fn the_demo_starts_both_sites() {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        probe.local_addr().expect("addr").port()
+    };
+    let port = if port >= 65534 { port - 2 } else { port };
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--data",
+            dir.path().to_str().expect("path"),
+            "--port",
+            &port.to_string(),
+        ])
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("demo starts");
+    let rp = format!("http://127.0.0.1:{}/", port + 1);
+    let discovery = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+    let mut ok = false;
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let answers = |url: &str| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            runtime.block_on(async {
+                reqwest::get(url)
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        };
+        if answers(&discovery) == 200 && answers(&rp) == 200 {
+            ok = true;
+            break;
+        }
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    assert!(ok, "both sites answer");
+    let banner = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        banner.contains("12345678") && banner.contains("87654321"),
+        "{banner}"
+    );
+}

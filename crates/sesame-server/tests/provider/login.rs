@@ -741,3 +741,53 @@ async fn a_code_used_once_is_dead_for_the_next_login() {
         "the first code does not open the second login"
     );
 }
+
+/// "Restez connecté": ticked, the session cookie outlives the browser; unticked, it ends
+/// with it (no Max-Age).
+#[tokio::test]
+async fn stay_connected_on_and_off() {
+    let (server, _) = setup().await;
+    let rp = Rp::discover(&server).await.unwrap();
+    for remember in [true, false] {
+        let browser = Browser::new(&server.issuer).unwrap();
+        let page = browser.get(&rp.start(&[]).url).await.unwrap();
+        let mut fields = vec![("number", "12345678"), ("password", TEST_PASSWORD)];
+        if remember {
+            fields.push(("remember", "1"));
+        }
+        let page = browser.submit(&page, "/login", &fields).await.unwrap();
+        let mail = server
+            .smtp
+            .wait_for("jeanne@example.org", std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
+        let code = sesame_testkit::extract_code(&mail.body).unwrap();
+        let (target, mut values) =
+            sesame_testkit::browser::form_values(&page, "/login/code").unwrap();
+        values.retain(|(n, _)| n != "code");
+        values.push(("code".into(), code));
+        let raw = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        // The same browser's cookies are needed: replay them from the page's own request.
+        let response = browser_post(&browser, &raw, &target, &values).await;
+        let cookie = response
+            .iter()
+            .find(|c| c.starts_with("sesame_session="))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(cookie.contains("Max-Age="), remember, "{cookie}");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    }
+}
+
+/// Posts a form with the browser's cookie jar and returns the Set-Cookie headers.
+async fn browser_post(
+    browser: &Browser,
+    _raw: &reqwest::Client,
+    url: &str,
+    values: &[(String, String)],
+) -> Vec<String> {
+    browser.post_raw(url, values).await.unwrap()
+}
