@@ -248,3 +248,37 @@ pub trait OutboxStore: Send + Sync {
     /// Drops the text of unsent messages whose secret has expired; returns how many.
     async fn expire(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
+
+/// A one-use link as stored: only the digest of its token (DESIGN §5.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    /// SHA-256 of the token, base64url.
+    pub digest: String,
+    /// What the link does (`reset`, `activate`, `verify-phone`, `verify-email`).
+    pub kind: String,
+    pub participant: ParticipantId,
+    /// The phone number or e-mail address the link proves, if any.
+    pub target: Option<String>,
+    /// Where to go on afterwards (a sealed authorization request), if any.
+    pub context: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Links sent by e-mail or SMS. Durable, so that a restart does not kill them and the
+/// CLI can create them (`sesame user invite`).
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// Stores a link and deletes every other link of the same kind for the participant,
+    /// in one transaction: only the newest one works.
+    async fn insert_replacing(&self, link: &StoredLink) -> Result<(), StoreError>;
+    /// The live link with this digest and kind, without using it.
+    async fn peek(&self, digest: &str, kind: &str, now: DateTime<Utc>) -> Result<Option<StoredLink>, StoreError>;
+    /// Uses a live link: deletes and returns it, atomically (at most one caller gets it).
+    async fn take(&self, digest: &str, kind: &str, now: DateTime<Utc>) -> Result<Option<StoredLink>, StoreError>;
+    /// Deletes every link of a kind for a participant (reset links die when the password
+    /// changes); returns how many.
+    async fn revoke_all(&self, participant: ParticipantId, kind: &str) -> Result<u64, StoreError>;
+    /// Deletes links that expired before `before`; returns how many.
+    async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
