@@ -10,6 +10,7 @@ mod m20261204_000002_refresh_tokens_and_logout;
 mod m20261211_000003_required_actions_phone_and_terms;
 mod m20261212_000004_audit_events_by_participant;
 mod m20261213_000005_outbox_html;
+mod m20261214_000006_links;
 
 /// Runs Sesame's migrations, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000003_required_actions_phone_and_terms::Migration),
             Box::new(m20261212_000004_audit_events_by_participant::Migration),
             Box::new(m20261213_000005_outbox_html::Migration),
+            Box::new(m20261214_000006_links::Migration),
         ]
     }
 }

@@ -77,6 +77,12 @@ pub enum Notice {
     PhoneLink { url: String },
     /// The e-mail with the link that verifies the address.
     EmailLink { url: String },
+    /// The e-mail with a password reset link.
+    ResetLink { url: String, minutes: i64 },
+    /// The SMS with a password reset link (only ever to a verified phone).
+    ResetLinkSms { url: String },
+    /// The e-mail with the link that activates an account.
+    ActivationLink { url: String, hours: i64 },
 }
 
 impl std::fmt::Debug for Notice {
@@ -88,6 +94,9 @@ impl std::fmt::Debug for Notice {
             Self::PhoneRegistered { .. } => f.write_str("PhoneRegistered"),
             Self::PhoneLink { .. } => f.write_str("PhoneLink"),
             Self::EmailLink { .. } => f.write_str("EmailLink"),
+            Self::ResetLink { .. } => f.write_str("ResetLink"),
+            Self::ResetLinkSms { .. } => f.write_str("ResetLinkSms"),
+            Self::ActivationLink { .. } => f.write_str("ActivationLink"),
         }
     }
 }
@@ -123,8 +132,8 @@ pub trait NoticeWriter: Send + Sync {
 /// (a login code whose SMS fails goes by e-mail).
 #[async_trait::async_trait]
 pub trait DeliveryListener: Send + Sync {
-    /// Message `id` failed: for good when `permanent`, else after `attempts` tries.
-    async fn undelivered(&self, id: i64, permanent: bool, attempts: u32);
+    /// `message` failed: for good when `permanent`, else after `attempts` tries.
+    async fn undelivered(&self, message: &Message, permanent: bool, attempts: u32);
 }
 
 /// Wakes whatever sends the outbox once a message is queued.

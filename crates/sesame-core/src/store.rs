@@ -273,9 +273,19 @@ pub trait LinkStore: Send + Sync {
     /// in one transaction: only the newest one works.
     async fn insert_replacing(&self, link: &StoredLink) -> Result<(), StoreError>;
     /// The live link with this digest and kind, without using it.
-    async fn peek(&self, digest: &str, kind: &str, now: DateTime<Utc>) -> Result<Option<StoredLink>, StoreError>;
+    async fn peek(
+        &self,
+        digest: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredLink>, StoreError>;
     /// Uses a live link: deletes and returns it, atomically (at most one caller gets it).
-    async fn take(&self, digest: &str, kind: &str, now: DateTime<Utc>) -> Result<Option<StoredLink>, StoreError>;
+    async fn take(
+        &self,
+        digest: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredLink>, StoreError>;
     /// Deletes every link of a kind for a participant (reset links die when the password
     /// changes); returns how many.
     async fn revoke_all(&self, participant: ParticipantId, kind: &str) -> Result<u64, StoreError>;

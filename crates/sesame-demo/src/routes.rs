@@ -21,9 +21,10 @@ use crate::pages;
 use crate::provider::{self, Provider};
 use crate::sessions::{self, SessionStore};
 
-/// No script, no frame, forms only to this site, styles from `/static` only.
+/// No script, no frame, styles from `/static` only; no `form-action`, which would block
+/// the logout form's redirect to the provider's end_session endpoint.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+     frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &str = include_str!("../assets/demo.css");
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sesame_core::clock::Clock;
-use sesame_core::notify::{DeliveryListener, OutboxEntry, OutboxSignal, Recipient};
+use sesame_core::notify::{DeliveryListener, Message, OutboxEntry, OutboxSignal, Recipient};
 use sesame_core::store::OutboxStore;
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
@@ -112,9 +112,9 @@ impl Dispatcher {
         let _ = self.listener.set(listener);
     }
 
-    async fn tell(&self, id: i64, permanent: bool, attempts: u32) {
+    async fn tell(&self, message: &Message, permanent: bool, attempts: u32) {
         if let Some(listener) = self.listener.get() {
-            listener.undelivered(id, permanent, attempts).await;
+            listener.undelivered(message, permanent, attempts).await;
         }
     }
 
@@ -223,7 +223,7 @@ impl Dispatcher {
             channel, attempts, retry_in_s, duration_ms, reason, "sending failed; will retry"
         );
         let settled = self.record_failed(id, later(attempt.at, retry_in)).await;
-        self.tell(id, false, attempts).await;
+        self.tell(&attempt.entry.message, false, attempts).await;
         settled
     }
 
@@ -236,8 +236,12 @@ impl Dispatcher {
         let settled = self
             .record_failed(id, never_again(attempt.entry, attempt.at))
             .await;
-        self.tell(id, true, attempt.entry.attempts.saturating_add(1))
-            .await;
+        self.tell(
+            &attempt.entry.message,
+            true,
+            attempt.entry.attempts.saturating_add(1),
+        )
+        .await;
         settled
     }
 

@@ -7,6 +7,7 @@ use anyhow::{Context, anyhow};
 use sesame_core::clock::{Clock, SystemClock};
 use sesame_core::crypto::Sealer;
 use sesame_core::keys::{self, KeyRing, SigningAlg};
+use sesame_core::notify::OutboxSignal;
 use sesame_core::random::{OsRandom, Random};
 use sesame_core::service::{Clients, Deps, Provider, Settings};
 use sesame_core::store::{AuditStore, ClientStore, KeyStore};
@@ -130,45 +131,12 @@ pub struct App {
 pub async fn build(config: &Config) -> anyhow::Result<App> {
     let store = open_store(&config.database_url).await?;
     check_client_ids(&store, config).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let keys = Arc::new(key_ring(&store, config, clock.as_ref(), random.as_ref()).await?);
     let themes = theme_set(config)?;
-    let dispatcher = Arc::new(Dispatcher::new(
-        store.clone(),
-        mailer(config)?,
-        clock.clone(),
-    ));
-    let deps = Deps {
-        participants: store.clone(),
-        clients: Clients::new(
-            config.clients.clone(),
-            store.clone() as Arc<dyn ClientStore>,
-        ),
-        grants: store.clone(),
-        refresh_tokens: store.clone(),
-        audit: store.clone(),
-        outbox: store.clone(),
-        outbox_signal: dispatcher.clone(),
-        notices: Arc::new(Notices::new(
-            themes.clone(),
-            &config.ui,
-            config.policy.links.verify_ttl.num_hours(),
-        )),
-        state: Arc::new(MemoryState::new()),
-        hasher: Arc::new(PooledHasher::new()),
-        clock,
-        random,
-    };
-    let cookie_secret = config.cookie_key.expose().as_bytes();
-    let settings = Settings {
-        issuer: config.issuer.as_str().trim_end_matches('/').to_owned(),
-        policy: config.policy.clone(),
-        cookie_secret: config.cookie_key.clone(),
-        master_secret: config.master_key.clone(),
-    };
-    let provider = Arc::new(Provider::new(deps, settings, keys));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let dispatcher = Arc::new(Dispatcher::new(store.clone(), mailer(config)?, clock));
+    let provider = provider(config, &store, &themes, dispatcher.clone()).await?;
     dispatcher.listen(provider.clone());
+    let cookie_secret = config.cookie_key.expose().as_bytes();
     let state = AppState::new(provider, themes, config.ui.clone(), cookie_secret)?;
     Ok(App {
         router: sesame_web::router(state),
@@ -178,7 +146,46 @@ pub async fn build(config: &Config) -> anyhow::Result<App> {
     })
 }
 
-fn theme_set(config: &Config) -> anyhow::Result<Arc<Themes>> {
+/// The provider over `store`; messages are queued in the outbox and `signal` is woken.
+pub async fn provider(
+    config: &Config,
+    store: &Arc<SeaStore>,
+    themes: &Arc<Themes>,
+    signal: Arc<dyn OutboxSignal>,
+) -> anyhow::Result<Arc<Provider>> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let random: Arc<dyn Random> = Arc::new(OsRandom);
+    let keys = Arc::new(key_ring(store, config, clock.as_ref(), random.as_ref()).await?);
+    let verify_hours = config.policy.links.verify_ttl.num_hours();
+    let deps = Deps {
+        participants: store.clone(),
+        clients: Clients::new(
+            config.clients.clone(),
+            store.clone() as Arc<dyn ClientStore>,
+        ),
+        grants: store.clone(),
+        refresh_tokens: store.clone(),
+        links: store.clone(),
+        audit: store.clone(),
+        outbox: store.clone(),
+        outbox_signal: signal,
+        notices: Arc::new(Notices::new(themes.clone(), &config.ui, verify_hours)),
+        state: Arc::new(MemoryState::new()),
+        hasher: Arc::new(PooledHasher::new()),
+        clock,
+        random,
+    };
+    let settings = Settings {
+        issuer: config.issuer.as_str().trim_end_matches('/').to_owned(),
+        policy: config.policy.clone(),
+        cookie_secret: config.cookie_key.clone(),
+        master_secret: config.master_key.clone(),
+    };
+    Ok(Arc::new(Provider::new(deps, settings, keys)))
+}
+
+/// Builds the themes named by the configuration.
+pub fn theme_set(config: &Config) -> anyhow::Result<Arc<Themes>> {
     let files = ThemeFiles::new(Some(&config.themes_dir));
     let others: Vec<String> = config
         .clients

@@ -53,6 +53,11 @@ pub enum UserCommand {
         #[arg(long)]
         replace_passwords: bool,
     },
+    /// Send an activation link to a participant imported without a password.
+    Invite {
+        /// The participant's cohort number.
+        number: String,
+    },
     /// Require an action (update-password, register-phone, verify-email, accept-terms) of
     /// one participant or of all.
     Require {

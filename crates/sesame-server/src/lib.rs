@@ -8,3 +8,4 @@ pub mod config;
 pub mod demo;
 pub mod hashing;
 pub mod import;
+pub mod invite;

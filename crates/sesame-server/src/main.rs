@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sesame_server::cli::{AuditCommand, Cli, ClientCommand, Command, UserCommand};
-use sesame_server::{app, commands, config, demo};
+use sesame_server::{app, commands, config, demo, invite};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -55,6 +55,9 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         }) => commands::require(file, &action, number.as_deref())
             .await
             .map(|()| true),
+        Command::User(UserCommand::Invite { number }) => {
+            invite::run(file, &number).await.map(|()| true)
+        }
         Command::Client(ClientCommand::List) => commands::client_list(file).await.map(|()| true),
         Command::Client(ClientCommand::Add(args)) => {
             commands::client_add(file, args).await.map(|()| true)

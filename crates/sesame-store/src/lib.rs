@@ -13,6 +13,7 @@ mod entity;
 mod error;
 mod grants;
 mod keys;
+mod links;
 mod outbox;
 mod participants;
 mod refresh_tokens;

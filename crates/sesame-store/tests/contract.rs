@@ -12,6 +12,8 @@ mod connect;
 mod grants;
 #[path = "contract/keys.rs"]
 mod keys;
+#[path = "contract/links.rs"]
+mod links;
 #[path = "contract/outbox.rs"]
 mod outbox;
 #[path = "contract/participant_updates.rs"]

@@ -134,6 +134,23 @@ pub fn router(state: AppState) -> Router {
         .route("/login/email", post(handlers::login::email))
         .route("/login/terms", post(handlers::login::terms))
         .route("/login/continue", post(handlers::login::proceed))
+        .route("/login/restart", post(handlers::recovery::restart))
+        .route(
+            "/reset",
+            get(handlers::recovery::reset_page).post(handlers::recovery::reset_request),
+        )
+        .route(
+            "/reset/{token}",
+            get(handlers::recovery::reset_link).post(handlers::recovery::reset_set),
+        )
+        .route(
+            "/activate",
+            get(handlers::recovery::activate_page).post(handlers::recovery::activate_request),
+        )
+        .route(
+            "/activate/{token}",
+            get(handlers::recovery::activate_link).post(handlers::recovery::activate_set),
+        )
         .route(
             "/verify/phone/{token}",
             get(handlers::verify::phone_page).post(handlers::verify::phone_confirm),

@@ -123,6 +123,18 @@ impl NoticeWriter for Notices {
                 &theme.message(lang, "sms.phone_link"),
                 &[("url", url.clone())],
             )),
+            Notice::ResetLink { url, minutes } => {
+                let args = [("url", url.clone()), ("minutes", minutes.to_string())];
+                self.email(&theme, lang, "reset_link", &args)
+            }
+            Notice::ResetLinkSms { url } => Self::sms(fill(
+                &theme.message(lang, "sms.reset_link"),
+                &[("url", url.clone())],
+            )),
+            Notice::ActivationLink { url, hours } => {
+                let args = [("url", url.clone()), ("hours", hours.to_string())];
+                self.email(&theme, lang, "activation_link", &args)
+            }
             Notice::EmailLink { url } => {
                 let args = [
                     ("url", url.clone()),

@@ -165,7 +165,8 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
             ..
         }) => {
             let paris = *sent_at + chrono::Duration::hours(paris_offset_hours(*sent_at));
-            context["destination"] = json!(destination);
+            // No line break inside "06 •• •• •• 78".
+            context["destination"] = json!(destination.replace(' ', "\u{a0}"));
             context["channel"] = json!(channel);
             context["sent_time"] = json!(paris.format("%H:%M").to_string());
             context["code_minutes"] = json!(state.provider.policy().code.ttl.num_minutes());
@@ -191,7 +192,7 @@ fn action_page(
 ) -> &'static str {
     context["number"] = json!(flow.number);
     if let Some(sent_to) = &step.sent_to {
-        context["sent_to"] = json!(sent_to);
+        context["sent_to"] = json!(sent_to.replace(' ', "\u{a0}"));
         context["kind"] = json!(match step.action {
             RequiredAction::VerifyEmail => "email",
             _ => "phone",

@@ -23,5 +23,6 @@
     window.clearInterval(timer);
     label.textContent = label.getAttribute("data-stopped");
     stop.hidden = true;
+    form.querySelector("button[type=submit]").focus();
   });
 }());

@@ -18,6 +18,7 @@
   };
   function update() {
     var p = input.value.normalize("NFKC");
+    rules.querySelectorAll("li:not([data-rule])").forEach(function (li) { li.hidden = true; });
     rules.querySelectorAll("li[data-rule]").forEach(function (li) {
       var check = checks[li.getAttribute("data-rule")];
       if (!check) { return; }

@@ -230,10 +230,7 @@ impl Provider {
             .participants
             .set_password(participant.id, &hash, self.now())
             .await?;
-        self.done_action(&participant, RequiredAction::UpdatePassword)
-            .await?;
-        self.end_other_sessions(participant.id, &session.id).await?;
-        self.notify(&participant, Notice::PasswordChanged, lang)
+        self.password_replaced(&participant, Some(&session.id), lang)
             .await?;
         self.audit(
             AuditKind::PasswordChanged,
@@ -330,15 +327,16 @@ impl Provider {
         Ok(())
     }
 
-    /// DESIGN §5.8: a password change ends the other sessions and revokes their tokens.
-    pub(crate) async fn end_other_sessions(
+    /// DESIGN §5.8: a password change ends the sessions but `keep` and revokes their
+    /// tokens, telling their RPs.
+    pub(crate) async fn end_sessions(
         &self,
         participant: ParticipantId,
-        keep: &str,
+        keep: Option<&str>,
     ) -> Result<(), ServiceError> {
         let epoch = SessionEpoch {
             after: self.now(),
-            keep: Some(keep.to_owned()),
+            keep: keep.map(str::to_owned),
         };
         let key = format!("session-epoch:{participant}");
         put_json(
@@ -351,7 +349,7 @@ impl Provider {
         let revoked = self
             .deps
             .grants
-            .revoke_for_participant(participant, Some(keep), self.now())
+            .revoke_for_participant(participant, keep, self.now())
             .await?;
         self.tell_relying_parties(&revoked).await?;
         Ok(())

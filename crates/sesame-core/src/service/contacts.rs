@@ -84,7 +84,7 @@ impl Provider {
             .set_phone(participant.id, Some(number.as_e164()), false, self.now())
             .await?;
         // DESIGN §5.8: a new phone ends the other sessions, as a password change does.
-        self.end_other_sessions(participant.id, &session.id).await?;
+        self.end_sessions(participant.id, Some(&session.id)).await?;
         self.done_action(&participant, RequiredAction::RegisterPhone)
             .await?;
         self.send_phone_link(participant.id, &number, lang).await?;
@@ -164,7 +164,13 @@ impl Provider {
     ) -> Result<(), ServiceError> {
         let ttl = self.policy.links.verify_ttl;
         let token = self
-            .create_link(LinkKind::VerifyPhone, participant, number.as_e164(), ttl)
+            .create_link(
+                LinkKind::VerifyPhone,
+                participant,
+                Some(number.as_e164()),
+                None,
+                ttl,
+            )
             .await?;
         let url = format!("{}/verify/phone/{token}", self.issuer);
         let notice = Notice::PhoneLink { url };
@@ -210,7 +216,13 @@ impl Provider {
         };
         let ttl = self.policy.links.verify_ttl;
         let token = self
-            .create_link(LinkKind::VerifyEmail, participant.id, &email, ttl)
+            .create_link(
+                LinkKind::VerifyEmail,
+                participant.id,
+                Some(&email),
+                None,
+                ttl,
+            )
             .await?;
         let url = format!("{}/verify/email/{token}", self.issuer);
         let written = self.deps.notices.write(&Notice::EmailLink { url }, lang);
@@ -277,9 +289,12 @@ impl Provider {
         token: &str,
     ) -> Result<Option<String>, ServiceError> {
         let record = self.peek_link(kind, token).await?;
-        Ok(record.map(|r| match kind {
-            LinkKind::VerifyPhone => crate::phone::mask_e164(&r.target),
-            LinkKind::VerifyEmail => mask_email(&r.target),
+        Ok(record.map(|r| {
+            let target = r.target.unwrap_or_default();
+            match kind {
+                LinkKind::VerifyPhone => crate::phone::mask_e164(&target),
+                _ => mask_email(&target),
+            }
         }))
     }
 
@@ -296,13 +311,12 @@ impl Provider {
             return Ok(LinkOutcome::Dead);
         };
         let now = self.now();
+        let target = record.target.clone().unwrap_or_default();
         let verified = match kind {
-            LinkKind::VerifyPhone
-                if participant.phone.as_deref() == Some(record.target.as_str()) =>
-            {
+            LinkKind::VerifyPhone if participant.phone.as_deref() == Some(target.as_str()) => {
                 self.deps
                     .participants
-                    .set_phone(participant.id, Some(&record.target), true, now)
+                    .set_phone(participant.id, Some(&target), true, now)
                     .await?;
                 self.audit(
                     AuditKind::PhoneVerified,
@@ -317,7 +331,7 @@ impl Provider {
                 let done = self
                     .deps
                     .participants
-                    .set_email_verified(participant.id, &record.target, now)
+                    .set_email_verified(participant.id, &target, now)
                     .await?;
                 if done {
                     self.audit(
@@ -330,7 +344,7 @@ impl Provider {
                 }
                 done
             }
-            LinkKind::VerifyPhone => false,
+            LinkKind::VerifyPhone | LinkKind::Reset | LinkKind::Activate => false,
         };
         Ok(if verified {
             LinkOutcome::Verified

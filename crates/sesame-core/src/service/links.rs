@@ -1,39 +1,55 @@
 //! One-use links sent by SMS or e-mail (DESIGN §5.8): 256-bit random tokens kept only as
-//! digests, with a short life, the newest of a kind per participant the only valid one.
+//! digests in the durable store, with a short life, the newest of a kind per participant
+//! the only valid one. GET pages never use them; only a POST does.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::{Provider, ServiceError};
 use crate::crypto::token_digest;
 use crate::participant::ParticipantId;
-use crate::state::{get_json, put_json, take_json};
+use crate::store::StoredLink;
 
 /// What a link does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkKind {
     VerifyPhone,
     VerifyEmail,
+    Reset,
+    Activate,
 }
 
 impl LinkKind {
-    fn name(self) -> &'static str {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
         match self {
             Self::VerifyPhone => "verify-phone",
             Self::VerifyEmail => "verify-email",
+            Self::Reset => "reset",
+            Self::Activate => "activate",
         }
     }
 }
 
-/// A link as kept in short-lived state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A live link.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRecord {
     pub kind: LinkKind,
     pub participant: ParticipantId,
-    /// The phone number (E.164) or e-mail address the link proves.
-    pub target: String,
+    /// The phone number (E.164) or e-mail address the link proves, if any.
+    pub target: Option<String>,
+    /// A sealed authorization request to go back to afterwards, if any.
+    pub context: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+fn record(kind: LinkKind, stored: StoredLink) -> LinkRecord {
+    LinkRecord {
+        kind,
+        participant: stored.participant,
+        target: stored.target,
+        context: stored.context,
+        created_at: stored.created_at,
+    }
 }
 
 impl Provider {
@@ -42,20 +58,22 @@ impl Provider {
         &self,
         kind: LinkKind,
         participant: ParticipantId,
-        target: &str,
+        target: Option<&str>,
+        context: Option<String>,
         ttl: Duration,
     ) -> Result<String, ServiceError> {
         let token = self.deps.random.token(32);
-        let digest = token_digest(&token);
-        let record = LinkRecord {
-            kind,
+        let now = self.now();
+        let link = StoredLink {
+            digest: token_digest(&token),
+            kind: kind.name().to_owned(),
             participant,
-            target: target.to_owned(),
-            created_at: self.now(),
+            target: target.map(str::to_owned),
+            context,
+            created_at: now,
+            expires_at: now + ttl,
         };
-        let state = self.deps.state.as_ref();
-        put_json(state, &format!("link:{digest}"), &record, ttl).await?;
-        put_json(state, &latest_key(kind, participant), &digest, ttl).await?;
+        self.deps.links.insert_replacing(&link).await?;
         Ok(token)
     }
 
@@ -65,13 +83,12 @@ impl Provider {
         kind: LinkKind,
         token: &str,
     ) -> Result<Option<LinkRecord>, ServiceError> {
-        let digest = token_digest(token);
-        let record: Option<LinkRecord> =
-            get_json(self.deps.state.as_ref(), &format!("link:{digest}")).await?;
-        let Some(record) = record.filter(|r| r.kind == kind) else {
-            return Ok(None);
-        };
-        Ok(self.is_latest(&record, &digest).await?.then_some(record))
+        let found = self
+            .deps
+            .links
+            .peek(&token_digest(token), kind.name(), self.now())
+            .await?;
+        Ok(found.map(|s| record(kind, s)))
     }
 
     /// Uses a link once (the POST): single use, newest only.
@@ -80,29 +97,17 @@ impl Provider {
         kind: LinkKind,
         token: &str,
     ) -> Result<Option<LinkRecord>, ServiceError> {
-        let digest = token_digest(token);
-        let record: Option<LinkRecord> =
-            take_json(self.deps.state.as_ref(), &format!("link:{digest}")).await?;
-        let Some(record) = record.filter(|r| r.kind == kind) else {
-            return Ok(None);
-        };
-        if !self.is_latest(&record, &digest).await? {
-            return Ok(None);
-        }
-        self.deps
-            .state
-            .delete(&latest_key(kind, record.participant))
+        let found = self
+            .deps
+            .links
+            .take(&token_digest(token), kind.name(), self.now())
             .await?;
-        Ok(Some(record))
+        Ok(found.map(|s| record(kind, s)))
     }
 
     /// The anti-CSRF value of a link's page for one browser.
     pub fn link_csrf(&self, browser: &str, token: &str) -> String {
-        let mac = crate::crypto::hmac_sha256(
-            &self.otp_key,
-            format!("link-csrf\u{0}{browser}\u{0}{token}").as_bytes(),
-        );
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac)
+        self.form_csrf(browser, token)
     }
 
     /// Checks a link page's anti-CSRF value.
@@ -113,16 +118,19 @@ impl Provider {
         )
     }
 
-    async fn is_latest(&self, record: &LinkRecord, digest: &str) -> Result<bool, ServiceError> {
-        let latest: Option<String> = get_json(
-            self.deps.state.as_ref(),
-            &latest_key(record.kind, record.participant),
-        )
-        .await?;
-        Ok(latest.as_deref() == Some(digest))
+    /// The anti-CSRF value of one of Sesame's own forms outside a login flow, bound to the
+    /// browser cookie and to what the form is for.
+    pub fn form_csrf(&self, browser: &str, purpose: &str) -> String {
+        let input = format!("form-csrf\u{0}{browser}\u{0}{purpose}");
+        let mac = crate::crypto::hmac_sha256(&self.otp_key, input.as_bytes());
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac)
     }
-}
 
-fn latest_key(kind: LinkKind, participant: ParticipantId) -> String {
-    format!("link-latest:{}:{participant}", kind.name())
+    /// Checks a form's anti-CSRF value.
+    pub fn form_csrf_matches(&self, browser: &str, purpose: &str, presented: &str) -> bool {
+        crate::crypto::constant_time_eq(
+            self.form_csrf(browser, purpose).as_bytes(),
+            presented.as_bytes(),
+        )
+    }
 }

@@ -28,19 +28,22 @@ struct SmsCodeRef {
 #[async_trait::async_trait]
 impl crate::notify::DeliveryListener for Provider {
     /// A login code whose SMS failed for good, or twice, goes by e-mail (DESIGN §1).
-    async fn undelivered(&self, id: i64, permanent: bool, attempts: u32) {
+    async fn undelivered(&self, message: &crate::notify::Message, permanent: bool, attempts: u32) {
+        let Recipient::Sms(number) = &message.to else {
+            return;
+        };
         if !permanent && attempts < 2 {
             return;
         }
-        if let Err(error) = self.sms_failed(id).await {
-            tracing::warn!(%error, outbox.id = id, "e-mail fallback for a failed SMS not done");
+        if let Err(error) = self.sms_failed(number).await {
+            tracing::warn!(%error, "e-mail fallback for a failed SMS not done");
         }
     }
 }
 
 impl Provider {
-    async fn sms_failed(&self, id: i64) -> Result<(), ServiceError> {
-        let key = format!("sms-code:{id}");
+    async fn sms_failed(&self, number: &str) -> Result<(), ServiceError> {
+        let key = format!("sms-code-to:{number}");
         let reference: Option<SmsCodeRef> =
             crate::state::take_json(self.deps.state.as_ref(), &key).await?;
         let Some(reference) = reference else {
@@ -230,8 +233,8 @@ impl Provider {
             html: written.html,
             expires_at: now + ttl,
         };
-        let id = self.deps.outbox.enqueue(&message, now).await?;
-        if channel == Channel::Sms {
+        if let Recipient::Sms(number) = &message.to {
+            // Written before the message can be sent, so a failure always finds it.
             let reference = SmsCodeRef {
                 participant: participant.id,
                 flow: flow.id.clone(),
@@ -239,12 +242,13 @@ impl Provider {
             };
             put_json(
                 self.deps.state.as_ref(),
-                &format!("sms-code:{id}"),
+                &format!("sms-code-to:{number}"),
                 &reference,
                 ttl,
             )
             .await?;
         }
+        self.deps.outbox.enqueue(&message, now).await?;
         self.deps.outbox_signal.wake();
         let client = Some(flow.request.client_id.as_str());
         let detail = serde_json::json!({ "channel": channel });

@@ -9,6 +9,7 @@ mod contacts;
 mod links;
 mod login;
 mod logout;
+mod recovery;
 mod refresh;
 mod revocation;
 mod token;
@@ -19,6 +20,7 @@ pub use contacts::LinkOutcome;
 pub use links::LinkKind;
 pub use login::FlowForm;
 pub use logout::{LogoutOutcome, LogoutRequest};
+pub use recovery::{LinkPassword, RequestOutcome};
 pub use revocation::Introspection;
 pub use token::TokenError;
 pub use userinfo::BearerError;
@@ -44,8 +46,8 @@ use crate::secret::SecretString;
 use crate::session::SsoSession;
 use crate::state::{StateError, StateStore};
 use crate::store::{
-    AuditStore, ClientStore, GrantStore, OutboxStore, ParticipantStore, RefreshTokenStore,
-    StoreError,
+    AuditStore, ClientStore, GrantStore, LinkStore, OutboxStore, ParticipantStore,
+    RefreshTokenStore, StoreError,
 };
 
 /// Password hashing, run where it does not block the async runtime.
@@ -98,6 +100,7 @@ pub struct Deps {
     pub clients: Clients,
     pub grants: Arc<dyn GrantStore>,
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub links: Arc<dyn LinkStore>,
     pub audit: Arc<dyn AuditStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub outbox_signal: Arc<dyn OutboxSignal>,

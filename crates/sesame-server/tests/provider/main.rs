@@ -10,6 +10,7 @@ mod login;
 mod logout;
 mod options;
 mod protocol;
+mod recovery;
 mod support;
 
 use sesame_testkit::{Browser, TestServer};

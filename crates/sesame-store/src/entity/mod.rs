@@ -4,6 +4,7 @@
 pub mod audit_event;
 pub mod client;
 pub mod grant;
+pub mod link;
 pub mod outbox;
 pub mod participant;
 pub mod refresh_token;

@@ -1,11 +1,15 @@
-//! Schema upgrades: rows written before a migration read back with its defaults.
+//! Schema upgrades: rows written before a migration read back with its defaults, and
+//! tables a migration adds work on top of the schema before it.
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{InsertStatement, Query, SimpleExpr};
 use sesame_core::client::SubjectType;
+use sesame_core::notify::{Message, Recipient};
 use sesame_core::participant::{ParticipantId, RequiredAction};
-use sesame_core::store::{ClientStore, Grant, GrantStore, ParticipantStore};
+use sesame_core::store::{
+    ClientStore, Grant, GrantStore, LinkStore, OutboxStore, ParticipantStore, StoredLink,
+};
 use uuid::Uuid;
 
 use crate::participants::number;
@@ -14,6 +18,7 @@ use crate::{Env, TestResult, at, contract};
 contract!(
     rows_of_the_first_schema_read_back_with_the_defaults,
     rows_of_the_second_schema_read_back_with_the_defaults,
+    the_links_table_comes_on_top_of_the_fifth_schema,
 );
 
 type Columns = Vec<(&'static str, SimpleExpr)>;
@@ -81,6 +86,72 @@ async fn rows_of_the_second_schema_read_back_with_the_defaults(env: Env) -> Test
     );
     assert_eq!((stored.created_at, stored.updated_at), (at(0), at(1)));
     Ok(())
+}
+
+/// Rolls the schema back to the fifth migration, writes an e-mail with its HTML, then
+/// upgrades: the message is still there and links can be stored. Going down one step
+/// drops the links and nothing else.
+async fn the_links_table_comes_on_top_of_the_fifth_schema(env: Env) -> TestResult {
+    Migrator::down(&env.raw, None).await?;
+    Migrator::up(&env.raw, Some(5)).await?;
+    env.raw
+        .execute(&insert("outbox", fifth_schema_email())?)
+        .await?;
+    let link = StoredLink {
+        digest: "digest".into(),
+        kind: "activate".into(),
+        participant: ParticipantId::generate(),
+        target: Some("amelie@example.org".into()),
+        context: None,
+        created_at: at(0),
+        expires_at: at(86_400),
+    };
+    assert!(env.insert_replacing(&link).await.is_err());
+    env.migrate().await?;
+
+    env.insert_replacing(&link).await?;
+    assert_eq!(
+        env.peek("digest", "activate", at(1)).await?,
+        Some(link.clone())
+    );
+    let due = env.due(at(0), 10).await?;
+    let [entry] = &due[..] else {
+        return Err(format!("{} messages due", due.len()).into());
+    };
+    assert_eq!(entry.message, fifth_schema_message());
+
+    Migrator::down(&env.raw, Some(1)).await?;
+    assert!(env.peek("digest", "activate", at(1)).await.is_err());
+    assert_eq!(env.due(at(0), 10).await?.len(), 1);
+    env.migrate().await?;
+    assert_eq!(env.peek("digest", "activate", at(1)).await?, None);
+    Ok(())
+}
+
+/// The message `fifth_schema_email` holds.
+fn fifth_schema_message() -> Message {
+    Message {
+        to: Recipient::Email("amelie@example.org".into()),
+        subject: "Subject".into(),
+        body: "Body".into(),
+        html: Some("<p>Body</p>".into()),
+        expires_at: at(600),
+    }
+}
+
+/// The `outbox` table did not change in the sixth migration.
+fn fifth_schema_email() -> Columns {
+    vec![
+        ("channel", "email".into()),
+        ("recipient", "amelie@example.org".into()),
+        ("subject", "Subject".into()),
+        ("body", "Body".into()),
+        ("html", "<p>Body</p>".into()),
+        ("created_at", at(0).into()),
+        ("expires_at", at(600).into()),
+        ("attempts", 0.into()),
+        ("next_attempt_at", at(0).into()),
+    ]
 }
 
 fn first_schema_client() -> Columns {

@@ -4,6 +4,7 @@ pub mod login;
 pub mod logout;
 pub mod misc;
 pub mod protocol;
+pub mod recovery;
 pub mod verify;
 
 use axum::http::HeaderMap;

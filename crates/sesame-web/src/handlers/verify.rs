@@ -68,7 +68,7 @@ pub async fn email_confirm(
 fn kind_name(kind: LinkKind) -> &'static str {
     match kind {
         LinkKind::VerifyPhone => "phone",
-        LinkKind::VerifyEmail => "email",
+        _ => "email",
     }
 }
 
