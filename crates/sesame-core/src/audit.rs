@@ -28,6 +28,7 @@ pub enum AuditKind {
     PhoneVerified,
     EmailVerified,
     TermsAccepted,
+    CaptchaRefused,
     ResetRequested,
     ResetLinkSent,
     ResetThrottled,

@@ -46,6 +46,8 @@ pub enum FlowNotice {
     TermsNotAccepted,
     /// The SMS could not be sent; the code went by e-mail instead.
     SmsFailed,
+    /// The anti-robot check is missing, forged, expired, replayed or too easy.
+    CaptchaFailed,
 }
 
 /// Where the participant stands.

@@ -6,6 +6,7 @@
 
 pub mod acr;
 pub mod audit;
+pub mod captcha;
 pub mod client;
 pub mod clock;
 pub mod crypto;

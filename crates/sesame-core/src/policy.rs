@@ -133,6 +133,24 @@ impl Default for LinkPolicy {
     }
 }
 
+/// The anti-robot check's work: tries asked normally, and for a number that keeps failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptchaPolicy {
+    pub max_number: u64,
+    pub raised_max_number: u64,
+    pub ttl: Duration,
+}
+
+impl Default for CaptchaPolicy {
+    fn default() -> Self {
+        Self {
+            max_number: 50_000,
+            raised_max_number: 500_000,
+            ttl: Duration::minutes(5),
+        }
+    }
+}
+
 /// Every tunable rule the domain applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -142,6 +160,7 @@ pub struct Policy {
     pub tokens: TokenPolicy,
     pub limits: Limits,
     pub links: LinkPolicy,
+    pub captcha: CaptchaPolicy,
     /// The version of the terms in force (`[terms] version`), if any.
     pub terms_version: Option<String>,
     /// Regions SMS may go to; empty means France with its overseas regions.

@@ -180,6 +180,7 @@ pub async fn provider(
         policy: config.policy.clone(),
         cookie_secret: config.cookie_key.clone(),
         master_secret: config.master_key.clone(),
+        captcha_secret: config.captcha_key.clone(),
     };
     Ok(Arc::new(Provider::new(deps, settings, keys)))
 }

@@ -17,7 +17,8 @@ use sesame_core::client::{
 };
 use sesame_core::keys::SigningAlg;
 use sesame_core::policy::{
-    CodePolicy, Limits, LinkPolicy, PasswordPolicy, Policy, Rate, SessionPolicy, TokenPolicy,
+    CaptchaPolicy, CodePolicy, Limits, LinkPolicy, PasswordPolicy, Policy, Rate, SessionPolicy,
+    TokenPolicy,
 };
 use sesame_protocol::scope::KNOWN_SCOPES;
 use url::Url;
@@ -43,6 +44,7 @@ pub struct Config {
     pub database_url: String,
     pub master_key: SecretString,
     pub cookie_key: SecretString,
+    pub captcha_key: SecretString,
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub ui: sesame_web::UiSettings,
@@ -134,6 +136,14 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             raw.secrets.cookie_key_file,
         )?,
     )?;
+    let captcha_key = required_key(
+        "captcha_key",
+        secret(
+            "secrets.captcha_key",
+            raw.secrets.captcha_key,
+            raw.secrets.captcha_key_file,
+        )?,
+    )?;
     let smtp_url = secret(
         "email.smtp_url",
         raw.email.smtp_url,
@@ -195,6 +205,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         database_url,
         master_key,
         cookie_key,
+        captcha_key,
         smtp_url,
         mail_from: raw.email.from,
         ui,
@@ -278,6 +289,14 @@ fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
             id_token_ttl: d("tokens.id_token_ttl", &raw.tokens.id_token_ttl)?,
             refresh_token_ttl: d("tokens.refresh_token_ttl", &raw.tokens.refresh_token_ttl)?,
             refresh_grace: d("tokens.refresh_grace", &raw.tokens.refresh_grace)?,
+        },
+        captcha: CaptchaPolicy {
+            max_number: raw.captcha.max_number.clamp(1, 10_000_000),
+            raised_max_number: raw
+                .captcha
+                .raised_max_number
+                .clamp(raw.captcha.max_number.max(1), 10_000_000),
+            ttl: d("captcha.ttl", &raw.captcha.ttl)?,
         },
         links: LinkPolicy {
             reset_ttl: d("links.reset_ttl", &raw.links.reset_ttl)?,

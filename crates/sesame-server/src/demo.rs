@@ -68,6 +68,8 @@ fn demo_config(
     raw.secrets.cookie_key = None;
     raw.secrets.master_key_file = Some(secret_file(data, "master_key")?);
     raw.secrets.cookie_key_file = Some(secret_file(data, "cookie_key")?);
+    raw.secrets.captcha_key = None;
+    raw.secrets.captcha_key_file = Some(secret_file(data, "captcha_key")?);
     raw.ui.home_url = Some(format!("http://127.0.0.1:{rp_port}/"));
     raw.clients.retain(|c| c.id != DEMO_CLIENT);
     let mut client = ClientSection::new(

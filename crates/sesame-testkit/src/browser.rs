@@ -137,6 +137,7 @@ impl Browser {
             values.retain(|(n, _)| n != name);
             values.push(((*name).to_owned(), (*value).to_owned()));
         }
+        self.solve_captcha(&mut values).await?;
         let response = self.client.post(target).form(&values).send().await?;
         self.follow(response).await
     }
@@ -154,6 +155,29 @@ impl Browser {
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_owned))
             .collect())
+    }
+
+    /// Does what the page's anti-robot widget does: an empty `altcha` field gets the
+    /// solution of a challenge fetched for the form's number.
+    async fn solve_captcha(&self, values: &mut [(String, String)]) -> anyhow::Result<()> {
+        let number = values
+            .iter()
+            .find(|(n, _)| n == "number")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let Some((_, field)) = values
+            .iter_mut()
+            .find(|(n, v)| n == "altcha" && v.is_empty())
+        else {
+            return Ok(());
+        };
+        let for_number: String = url::form_urlencoded::byte_serialize(number.as_bytes()).collect();
+        let url = format!("{}/captcha/challenge?for={for_number}", self.origin);
+        let challenge: sesame_core::captcha::Challenge =
+            self.client.get(url).send().await?.json().await?;
+        *field = sesame_core::captcha::solve(&challenge)
+            .ok_or_else(|| anyhow!("unsolvable challenge"))?;
+        Ok(())
     }
 
     /// Posts arbitrary form pairs (for tampering tests).

@@ -76,6 +76,7 @@ pub fn base_config(dir: &TempDir, smtp: &SmtpSink) -> RawConfig {
     );
     raw.secrets.master_key = Some(KEY.into());
     raw.secrets.cookie_key = Some(format!("{KEY}-cookies"));
+    raw.secrets.captcha_key = Some(format!("{KEY}-captcha"));
     raw.email.smtp_url = Some(smtp.url());
     raw.email.from = "Sesame <noreply@sesame.test>".into();
     raw.ui.themes_dir = dir.path().join("no-themes");

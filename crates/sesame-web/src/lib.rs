@@ -160,6 +160,7 @@ pub fn router(state: AppState) -> Router {
             get(handlers::verify::email_page).post(handlers::verify::email_confirm),
         )
         .route("/help", get(handlers::misc::help))
+        .route("/captcha/challenge", get(handlers::misc::captcha))
         .route("/healthz", get(handlers::misc::healthz))
         .route("/readyz", get(handlers::misc::readyz))
         .route("/static/{theme}/{*file}", get(handlers::misc::asset))

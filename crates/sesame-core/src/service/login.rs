@@ -75,6 +75,17 @@ impl Provider {
     }
 }
 
+/// What the participant typed on the credentials page.
+pub struct Credentials<'a> {
+    /// The cohort number as typed.
+    pub number: &'a str,
+    pub password: SecretString,
+    /// "Rester connecté" was ticked.
+    pub remember: bool,
+    /// The anti-robot solution (ALTCHA payload).
+    pub captcha: &'a str,
+}
+
 /// The hidden fields every login form carries.
 #[derive(Debug, Clone, Default)]
 pub struct FlowForm {
@@ -103,12 +114,16 @@ impl Provider {
     pub async fn submit_password(
         &self,
         form: &FlowForm,
-        number: &str,
-        password: SecretString,
-        remember: bool,
+        answer: Credentials<'_>,
         ctx: &BrowserContext,
         lang: &str,
     ) -> Result<Outcome, ServiceError> {
+        let Credentials {
+            number,
+            password,
+            remember,
+            captcha,
+        } = answer;
         let mut flow = match self.flow_for_post(form, ctx, Some(number)).await? {
             Ok(flow) => flow,
             Err(outcome) => return Ok(outcome),
@@ -119,6 +134,9 @@ impl Provider {
             return self.show(flow, FlowNotice::InvalidNumber).await;
         };
         flow.number = Some(number.as_str().to_owned());
+        if !self.captcha_passes(captcha, number.as_str()).await? {
+            return self.show(flow, FlowNotice::CaptchaFailed).await;
+        }
         let Some(participant) = self.check_password(&number, password, &flow).await? else {
             return self.show(flow, FlowNotice::InvalidCredentials).await;
         };
@@ -233,8 +251,18 @@ impl Provider {
             html: written.html,
             expires_at: now + ttl,
         };
+        // The flow and the SMS reference are written before the message can be sent, so a
+        // failure always finds them.
+        flow.password_accepted(FlowStep::Code(CodeStep {
+            participant: participant.id,
+            channel,
+            destination,
+            sent_at: now,
+            remember,
+        }));
+        flow.notice = notice;
+        self.save_flow(&flow).await?;
         if let Recipient::Sms(number) = &message.to {
-            // Written before the message can be sent, so a failure always finds it.
             let reference = SmsCodeRef {
                 participant: participant.id,
                 flow: flow.id.clone(),
@@ -254,15 +282,6 @@ impl Provider {
         let detail = serde_json::json!({ "channel": channel });
         self.audit(AuditKind::CodeSent, Some(participant.id), client, detail)
             .await;
-        flow.password_accepted(FlowStep::Code(CodeStep {
-            participant: participant.id,
-            channel,
-            destination,
-            sent_at: now,
-            remember,
-        }));
-        flow.notice = notice;
-        self.save_flow(&flow).await?;
         Ok(Outcome::Show { flow_id: flow.id })
     }
 
@@ -362,7 +381,7 @@ impl Provider {
     }
 
     /// The value of a counter (0 when absent).
-    async fn count(&self, key: &str) -> Result<u64, ServiceError> {
+    pub(crate) async fn count(&self, key: &str) -> Result<u64, ServiceError> {
         let value = self.deps.state.get(key).await?;
         Ok(value
             .and_then(|b| String::from_utf8(b).ok()?.parse().ok())
@@ -371,7 +390,7 @@ impl Provider {
 
     /// Wrong passwords are counted per number, known or not, under a keyed digest so
     /// that the state store holds no cohort number.
-    fn password_failures_key(&self, number: &CohortNumber) -> String {
+    pub(crate) fn password_failures_key(&self, number: &CohortNumber) -> String {
         let digest = crate::crypto::hmac_sha256(&self.otp_key, number.as_str().as_bytes());
         let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         format!("password-failures:{hex}")

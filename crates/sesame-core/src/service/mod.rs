@@ -4,6 +4,7 @@
 
 mod actions;
 mod authorize;
+mod captcha;
 mod client_auth;
 mod contacts;
 mod links;
@@ -18,7 +19,7 @@ mod userinfo;
 pub use authorize::{AuthResponse, BrowserContext};
 pub use contacts::LinkOutcome;
 pub use links::LinkKind;
-pub use login::FlowForm;
+pub use login::{Credentials, FlowForm};
 pub use logout::{LogoutOutcome, LogoutRequest};
 pub use recovery::{LinkPassword, RequestOutcome};
 pub use revocation::Introspection;
@@ -170,6 +171,7 @@ pub struct Settings {
     pub policy: Policy,
     pub cookie_secret: SecretString,
     pub master_secret: SecretString,
+    pub captcha_secret: SecretString,
 }
 
 /// The provider: settings, keys and dependencies.
@@ -183,6 +185,7 @@ pub struct Provider {
     /// Keys pairwise subjects; derived from the master key so that it never changes
     /// when the cookie key is rotated.
     pub(crate) pairwise_key: [u8; 32],
+    pub(crate) captcha_key: [u8; 32],
     pub(crate) logout_sealer: Sealer,
 }
 
@@ -195,6 +198,7 @@ impl Provider {
             policy,
             cookie_secret,
             master_secret,
+            captcha_secret,
         } = settings;
         Self {
             deps,
@@ -205,6 +209,7 @@ impl Provider {
             request_sealer: Sealer::new(cookie_secret.expose().as_bytes(), "authorization-request"),
             logout_sealer: Sealer::new(cookie_secret.expose().as_bytes(), "logout-request"),
             pairwise_key: derive_key(master_secret.expose().as_bytes(), "pairwise-subject"),
+            captcha_key: derive_key(captcha_secret.expose().as_bytes(), "captcha"),
         }
     }
 

@@ -18,6 +18,8 @@ pub enum RequestOutcome {
     InvalidNumber,
     /// "If these details match an account, a link was sent."
     Answered,
+    /// The anti-robot check must be done again.
+    CaptchaFailed,
 }
 
 /// What became of a new password set through a link.
@@ -38,12 +40,16 @@ impl Provider {
         &self,
         number: &str,
         contact: &str,
+        captcha: &str,
         context: Option<String>,
         lang: &str,
     ) -> Result<RequestOutcome, ServiceError> {
         let Ok(number) = crate::CohortNumber::parse(number) else {
             return Ok(RequestOutcome::InvalidNumber);
         };
+        if !self.captcha_passes(captcha, number.as_str()).await? {
+            return Ok(RequestOutcome::CaptchaFailed);
+        }
         if !self.may_request(&number, "reset").await? {
             self.audit(AuditKind::ResetThrottled, None, None, serde_json::json!({}))
                 .await;
@@ -102,11 +108,15 @@ impl Provider {
         &self,
         number: &str,
         email: &str,
+        captcha: &str,
         lang: &str,
     ) -> Result<RequestOutcome, ServiceError> {
         let Ok(number) = crate::CohortNumber::parse(number) else {
             return Ok(RequestOutcome::InvalidNumber);
         };
+        if !self.captcha_passes(captcha, number.as_str()).await? {
+            return Ok(RequestOutcome::CaptchaFailed);
+        }
         if !self.may_request(&number, "activate").await? {
             return Ok(RequestOutcome::Answered);
         }

@@ -139,6 +139,9 @@ pub struct SecretsSection {
     /// Keys the cookies, the sealed requests and the code digests.
     pub cookie_key: Option<String>,
     pub cookie_key_file: Option<PathBuf>,
+    /// Signs the anti-robot challenges.
+    pub captcha_key: Option<String>,
+    pub captcha_key_file: Option<PathBuf>,
 }
 
 /// `[email]`
@@ -202,6 +205,29 @@ pub struct PolicySection {
     pub limits: LimitsSection,
     pub links: LinksSection,
     pub actions: ActionsSection,
+    pub captcha: CaptchaSection,
+}
+
+/// `[policy.captcha]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptchaSection {
+    /// Tries the anti-robot check asks for.
+    pub max_number: u64,
+    /// Tries asked for a number that keeps failing.
+    pub raised_max_number: u64,
+    /// How long a challenge stays valid.
+    pub ttl: String,
+}
+
+impl Default for CaptchaSection {
+    fn default() -> Self {
+        Self {
+            max_number: 50_000,
+            raised_max_number: 500_000,
+            ttl: "5m".into(),
+        }
+    }
 }
 
 /// `[policy.links]`

@@ -9,6 +9,7 @@ fn base() -> RawConfig {
     };
     raw.secrets.master_key = Some(KEY.into());
     raw.secrets.cookie_key = Some(KEY.into());
+    raw.secrets.captcha_key = Some(KEY.into());
     raw
 }
 

@@ -46,7 +46,7 @@ fn good_config(dir: &tempfile::TempDir, listen: &str, database: &str) -> String 
     config_file(
         dir,
         &format!(
-            "issuer = \"http://{listen}\"\n[http]\nlisten = \"{listen}\"\n[database]\nurl = \"{database}\"\n[secrets]\nmaster_key = \"{KEY}\"\ncookie_key = \"{KEY}\"\n"
+            "issuer = \"http://{listen}\"\n[http]\nlisten = \"{listen}\"\n[database]\nurl = \"{database}\"\n[secrets]\nmaster_key = \"{KEY}\"\ncookie_key = \"{KEY}\"\ncaptcha_key = \"{KEY}\"\n"
         ),
     )
 }

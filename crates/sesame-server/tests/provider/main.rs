@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod actions;
+mod captcha;
 mod cli;
 mod lifecycle;
 mod login;

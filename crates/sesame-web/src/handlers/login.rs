@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use serde::Deserialize;
 use sesame_core::SecretString;
-use sesame_core::service::{BrowserContext, FlowForm, Outcome, ServiceError};
+use sesame_core::service::{BrowserContext, Credentials, FlowForm, Outcome, ServiceError};
 
 use super::{browser, page_lang};
 use crate::AppState;
@@ -72,6 +72,8 @@ pub struct LoginFields {
     phone_confirm: String,
     no_mobile: Option<String>,
     accept: Option<String>,
+    /// The anti-robot solution (ALTCHA v1, base64 JSON).
+    altcha: String,
 }
 
 impl LoginFields {
@@ -132,9 +134,12 @@ pub async fn password(
                 .provider
                 .submit_password(
                     &f.flow_form(),
-                    &f.number,
-                    f.password.clone(),
-                    remember,
+                    Credentials {
+                        number: &f.number,
+                        password: f.password.clone(),
+                        remember,
+                        captcha: &f.altcha,
+                    },
                     &ctx,
                     lang,
                 )

@@ -32,6 +32,29 @@ pub async fn help(
     (jar, render(&state, StatusCode::OK, "help.html", context)).into_response()
 }
 
+/// The query of `/captcha/challenge`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ForNumber {
+    #[serde(default, rename = "for")]
+    number: String,
+}
+
+/// `GET /captcha/challenge?for=NUMBER`: an ALTCHA v1 challenge, harder for a number that
+/// keeps failing.
+pub async fn captcha(
+    State(state): State<AppState>,
+    query: Result<Query<ForNumber>, QueryRejection>,
+) -> Response {
+    let number = query.map(|Query(q)| q.number).unwrap_or_default();
+    match state.provider.captcha_challenge(&number).await {
+        Ok(challenge) => axum::Json(challenge).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "captcha challenge failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
 /// Liveness: the process answers.
 pub async fn healthz() -> &'static str {
     "ok"

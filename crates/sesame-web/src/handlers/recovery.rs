@@ -30,6 +30,7 @@ pub struct RequestForm {
     req: String,
     number: String,
     contact: String,
+    altcha: String,
 }
 
 /// The fields of a new-password form.
@@ -148,20 +149,24 @@ async fn request(
         LinkKind::Activate => {
             state
                 .provider
-                .request_activation(&form.number, &form.contact, lang)
+                .request_activation(&form.number, &form.contact, &form.altcha, lang)
                 .await
         }
         _ => {
             state
                 .provider
-                .forgot_password(&form.number, &form.contact, context_req, lang)
+                .forgot_password(&form.number, &form.contact, &form.altcha, context_req, lang)
                 .await
         }
     };
     match outcome {
-        Ok(RequestOutcome::InvalidNumber) => {
+        Ok(outcome @ (RequestOutcome::InvalidNumber | RequestOutcome::CaptchaFailed)) => {
             let mut context = form_context(&state, lang, kind, &ctx.browser);
-            context["notice"] = json!("invalid_number");
+            let notice = match outcome {
+                RequestOutcome::CaptchaFailed => "captcha_failed",
+                _ => "invalid_number",
+            };
+            context["notice"] = json!(notice);
             context["notice_kind"] = json!("error");
             context["number"] = json!(form.number.chars().take(12).collect::<String>());
             context["sealed"] = json!(form.req);

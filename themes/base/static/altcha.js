@@ -1,0 +1,38 @@
+// The anti-robot check: on click, fetch a challenge for the number typed so far and solve
+// it in a Web Worker (ALTCHA v1), then put the solution in the form's "altcha" field.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-captcha]").forEach(function (box) {
+    var button = box.querySelector("button");
+    var field = box.querySelector("input[name=altcha]");
+    var status = box.querySelector("[data-captcha-status]");
+    var form = box.closest("form");
+    if (!button || !field || !status || !form || !window.Worker) { return; }
+    box.hidden = false;
+    function say(key) { status.textContent = status.getAttribute("data-" + key); }
+    button.addEventListener("click", function () {
+      if (field.value) { return; }
+      button.disabled = true;
+      say("working");
+      var number = form.querySelector("input[name=number]");
+      var url = box.getAttribute("data-captcha") + "?for=" + encodeURIComponent(number ? number.value : "");
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { if (!r.ok) { throw new Error("challenge"); } return r.json(); })
+        .then(function (challenge) {
+          var worker = new Worker(box.getAttribute("data-worker"));
+          worker.onmessage = function (event) {
+            worker.terminate();
+            if (event.data === null) { throw new Error("unsolved"); }
+            field.value = btoa(JSON.stringify({
+              algorithm: challenge.algorithm, challenge: challenge.challenge,
+              number: event.data, salt: challenge.salt, signature: challenge.signature
+            }));
+            button.setAttribute("aria-pressed", "true");
+            say("done");
+          };
+          worker.postMessage(challenge);
+        })
+        .catch(function () { button.disabled = false; say("failed"); });
+    });
+  });
+}());
