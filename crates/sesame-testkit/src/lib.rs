@@ -2,6 +2,7 @@
 //! listener, and a browser-like HTTP client that reads and submits the real HTML forms.
 
 pub mod browser;
+pub mod chromium;
 pub mod rp;
 pub mod server;
 pub mod sms;

@@ -1,4 +1,4 @@
-// The anti-robot check: on click, fetch a challenge for the number typed so far and solve
+// The anti-robot check: on click (or when the form is sent first), fetch a challenge for the number typed so far and solve
 // it in a Web Worker (ALTCHA v1), then put the solution in the form's "altcha" field.
 (function () {
   "use strict";
@@ -10,8 +10,9 @@
     if (!button || !field || !status || !form || !window.Worker) { return; }
     box.hidden = false;
     function say(key) { status.textContent = status.getAttribute("data-" + key); }
-    button.addEventListener("click", function () {
-      if (field.value) { return; }
+    var then = null;
+    function solve() {
+      if (button.disabled) { return; }
       button.disabled = true;
       say("working");
       var number = form.querySelector("input[name=number]");
@@ -20,19 +21,39 @@
         .then(function (r) { if (!r.ok) { throw new Error("challenge"); } return r.json(); })
         .then(function (challenge) {
           var worker = new Worker(box.getAttribute("data-worker"));
+          function fail() { worker.terminate(); button.disabled = false; say("failed"); }
+          worker.onerror = fail;
           worker.onmessage = function (event) {
+            if (event.data === null) { fail(); return; }
             worker.terminate();
-            if (event.data === null) { throw new Error("unsolved"); }
             field.value = btoa(JSON.stringify({
               algorithm: challenge.algorithm, challenge: challenge.challenge,
               number: event.data, salt: challenge.salt, signature: challenge.signature
             }));
             button.setAttribute("aria-pressed", "true");
             say("done");
+            if (then) { then(); }
           };
           worker.postMessage(challenge);
         })
         .catch(function () { button.disabled = false; say("failed"); });
+    }
+    button.addEventListener("click", function () { if (!field.value) { solve(); } });
+    // A page shown again from the history must not resend a solution already used.
+    window.addEventListener("pageshow", function (event) {
+      if (!event.persisted) { return; }
+      field.value = "";
+      then = null;
+      button.disabled = false;
+      button.setAttribute("aria-pressed", "false");
+      status.textContent = "";
+    });
+    // Sending the form before the check is done finishes the check, then sends it.
+    form.addEventListener("submit", function (event) {
+      if (field.value) { return; }
+      event.preventDefault();
+      then = function () { then = null; form.submit(); };
+      solve();
     });
   });
 }());

@@ -5,6 +5,7 @@
 
 mod actions;
 mod captcha;
+mod chromium;
 mod cli;
 mod lifecycle;
 mod login;
