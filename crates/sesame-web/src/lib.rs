@@ -49,6 +49,9 @@ pub struct Inner {
     /// The issuer's path, without a trailing slash (empty at the root).
     pub base_path: String,
     pub https: bool,
+    /// Taken by each forgot-password or activation request carried out after its answer,
+    /// so that they run one at a time, in the order they came.
+    pub link_requests: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             key,
             ui,
             base_path,
+            link_requests: Arc::default(),
         })))
     }
 }

@@ -21,7 +21,7 @@ pub use contacts::LinkOutcome;
 pub use links::LinkKind;
 pub use login::{Credentials, FlowForm};
 pub use logout::{LogoutOutcome, LogoutRequest};
-pub use recovery::{LinkPassword, RequestOutcome};
+pub use recovery::{LinkPassword, LinkRequest, RequestOutcome};
 pub use revocation::Introspection;
 pub use token::TokenError;
 pub use userinfo::BearerError;

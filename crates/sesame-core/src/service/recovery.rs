@@ -4,6 +4,7 @@
 
 use super::links::LinkKind;
 use super::{Provider, ServiceError};
+use crate::CohortNumber;
 use crate::audit::AuditKind;
 use crate::notify::{Message, Notice, Recipient};
 use crate::participant::Participant;
@@ -12,14 +13,29 @@ use crate::phone::PhoneNumber;
 use crate::secret::SecretString;
 
 /// What the request page answers: the same whatever the account (DESIGN §5.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestOutcome {
     /// The number is not eight digits: said on the form, since it reveals nothing.
     InvalidNumber,
-    /// "If these details match an account, a link was sent."
+    /// "If these details match an account, a link was sent." Nothing more to do (the
+    /// number asked too often).
     Answered,
+    /// The same answer; the request is then carried out with [`Provider::carry_out`],
+    /// after the answer is given, so that its cost tells nothing about the account.
+    Accepted(LinkRequest),
     /// The anti-robot check must be done again.
     CaptchaFailed,
+}
+
+/// A forgot-password or activation request that passed the checks every request goes
+/// through; what happens next depends on the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRequest {
+    kind: LinkKind,
+    number: CohortNumber,
+    contact: String,
+    context: Option<String>,
+    lang: String,
 }
 
 /// What became of a new password set through a link.
@@ -55,9 +71,35 @@ impl Provider {
                 .await;
             return Ok(RequestOutcome::Answered);
         }
-        let participant = self.deps.participants.by_number(&number).await?;
+        Ok(RequestOutcome::Accepted(LinkRequest {
+            kind: LinkKind::Reset,
+            number,
+            contact: contact.to_owned(),
+            context,
+            lang: lang.to_owned(),
+        }))
+    }
+
+    /// Carries out an accepted request: a link if the details match an account.
+    pub async fn carry_out(&self, request: LinkRequest) -> Result<(), ServiceError> {
+        match request.kind {
+            LinkKind::Activate => self.activation_link(&request).await,
+            _ => self.reset_link(&request).await,
+        }
+    }
+
+    async fn reset_link(&self, request: &LinkRequest) -> Result<(), ServiceError> {
+        let LinkRequest {
+            number,
+            contact,
+            context,
+            lang,
+            ..
+        } = request;
+        let context = context.clone();
+        let participant = self.deps.participants.by_number(number).await?;
         let Some(participant) = participant.filter(|p| p.password_hash.is_some()) else {
-            return Ok(RequestOutcome::Answered);
+            return Ok(());
         };
         let ttl = self.policy.links.reset_ttl;
         let route = if contact.contains('@') {
@@ -78,7 +120,7 @@ impl Provider {
         )
         .await;
         let Some(to) = route else {
-            return Ok(RequestOutcome::Answered);
+            return Ok(());
         };
         let token = self
             .create_link(LinkKind::Reset, participant.id, None, context, ttl)
@@ -99,7 +141,7 @@ impl Provider {
             serde_json::json!({}),
         )
         .await;
-        Ok(RequestOutcome::Answered)
+        Ok(())
     }
 
     /// "Activer mon compte": number plus the e-mail the study knows; a link only for an
@@ -120,12 +162,23 @@ impl Provider {
         if !self.may_request(&number, "activate").await? {
             return Ok(RequestOutcome::Answered);
         }
-        let participant = self.deps.participants.by_number(&number).await?;
-        let pending = participant.filter(|p| p.password_hash.is_none() && same_email(p, email));
+        Ok(RequestOutcome::Accepted(LinkRequest {
+            kind: LinkKind::Activate,
+            number,
+            contact: email.to_owned(),
+            context: None,
+            lang: lang.to_owned(),
+        }))
+    }
+
+    async fn activation_link(&self, request: &LinkRequest) -> Result<(), ServiceError> {
+        let participant = self.deps.participants.by_number(&request.number).await?;
+        let pending =
+            participant.filter(|p| p.password_hash.is_none() && same_email(p, &request.contact));
         if let Some(participant) = pending {
-            self.invite(&participant, lang).await?;
+            self.invite(&participant, &request.lang).await?;
         }
-        Ok(RequestOutcome::Answered)
+        Ok(())
     }
 
     /// Sends an activation link to a participant without a password (also `sesame user

@@ -9,7 +9,7 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sesame_core::SecretString;
-use sesame_core::service::{LinkKind, LinkPassword, RequestOutcome};
+use sesame_core::service::{LinkKind, LinkPassword, LinkRequest, RequestOutcome};
 
 use super::{browser, page_lang};
 use crate::AppState;
@@ -172,7 +172,10 @@ async fn request(
             context["sealed"] = json!(form.req);
             (jar, render(&state, StatusCode::OK, "forgot.html", context)).into_response()
         }
-        Ok(RequestOutcome::Answered) => {
+        Ok(outcome @ (RequestOutcome::Answered | RequestOutcome::Accepted(_))) => {
+            if let RequestOutcome::Accepted(request) = outcome {
+                carry_out(&state, request);
+            }
             let theme = state.themes.get(None);
             let mut context = base_context(&state, lang, theme.name(), None);
             let back = state
@@ -366,4 +369,17 @@ pub async fn restart(
         Ok(outcome) => respond(&state, jar, lang, outcome),
         Err(error) => unavailable(&state, lang, &error),
     }
+}
+
+/// Carries out an accepted request after its answer: what it costs depends on the account,
+/// so it must not delay the page (DESIGN §5.3).
+fn carry_out(state: &AppState, request: LinkRequest) {
+    let provider = state.provider.clone();
+    let turn = state.link_requests.clone().lock_owned();
+    tokio::spawn(async move {
+        let _turn = turn.await;
+        if let Err(error) = provider.carry_out(request).await {
+            tracing::error!(%error, "a forgot-password or activation request failed");
+        }
+    });
 }
