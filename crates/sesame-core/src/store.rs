@@ -57,6 +57,13 @@ pub trait ParticipantStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// How many participants exist.
     async fn count(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` participants without a password (not yet activated) whose numbers
+    /// come after `after`, in number order: the pages of `sesame user invite --all-pending`.
+    async fn without_password(
+        &self,
+        after: Option<&CohortNumber>,
+        limit: u64,
+    ) -> Result<Vec<Participant>, StoreError>;
     /// Replaces a participant's pending required actions.
     async fn set_required_actions(
         &self,

@@ -56,7 +56,14 @@ pub enum UserCommand {
     /// Send an activation link to a participant imported without a password.
     Invite {
         /// The participant's cohort number.
-        number: String,
+        #[arg(
+            required_unless_present = "all_pending",
+            conflicts_with = "all_pending"
+        )]
+        number: Option<String>,
+        /// Every participant who has no password yet and an e-mail address.
+        #[arg(long)]
+        all_pending: bool,
     },
     /// Require an action (update-password, register-phone, verify-email, accept-terms) of
     /// one participant or of all.

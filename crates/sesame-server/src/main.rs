@@ -55,9 +55,13 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         }) => commands::require(file, &action, number.as_deref())
             .await
             .map(|()| true),
-        Command::User(UserCommand::Invite { number }) => {
-            invite::run(file, &number).await.map(|()| true)
-        }
+        Command::User(UserCommand::Invite {
+            number,
+            all_pending,
+        }) => match number {
+            Some(number) if !all_pending => invite::run(file, &number).await.map(|()| true),
+            _ => invite::all_pending(file).await.map(|()| true),
+        },
         Command::Client(ClientCommand::List) => commands::client_list(file).await.map(|()| true),
         Command::Client(ClientCommand::Add(args)) => {
             commands::client_add(file, args).await.map(|()| true)

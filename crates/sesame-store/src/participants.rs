@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use sesame_core::CohortNumber;
 use sesame_core::participant::{
@@ -67,6 +68,24 @@ impl ParticipantStore for SeaStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         Entity::find().count(&self.db).await.map_err(error::db)
+    }
+
+    async fn without_password(
+        &self,
+        after: Option<&CohortNumber>,
+        limit: u64,
+    ) -> Result<Vec<Participant>, StoreError> {
+        let mut query = Entity::find().filter(Column::PasswordHash.is_null());
+        if let Some(after) = after {
+            query = query.filter(Column::Number.gt(after.as_str()));
+        }
+        let rows = query
+            .order_by_asc(Column::Number)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(error::db)?;
+        rows.into_iter().map(participant).collect()
     }
 
     /// Stores the list as given.

@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use sesame_core::CohortNumber;
 use sesame_core::audit::{AuditEvent, AuditKind};
 use sesame_core::participant::ParticipantId;
-use sesame_core::store::{AuditStore, ParticipantStore};
+use sesame_core::store::{AuditStore, OutboxStore, ParticipantStore};
 use sesame_store::SeaStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sesame");
@@ -627,4 +627,73 @@ fn the_demo_starts_both_sites() {
         banner.contains("12345678") && banner.contains("87654321"),
         "{banner}"
     );
+}
+
+#[test]
+fn user_invite_all_pending_queues_a_link_for_each_participant_without_a_password() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = sqlite(&dir);
+    let file = good_config(&dir, "127.0.0.1:1", &database);
+    let lines = [
+        format!(
+            "{{\"number\": \"00000001\", \"email\": \"a@example.org\", \"password_hash\": \"{HASH}\"}}"
+        ),
+        "{\"number\": \"00000002\", \"email\": \"b@example.org\"}".to_owned(),
+        "{\"number\": \"00000003\"}".to_owned(),
+        "{\"number\": \"00000004\", \"email\": \"d@example.org\"}".to_owned(),
+    ];
+    let input = dir.path().join("users.jsonl");
+    std::fs::write(&input, lines.join("\n")).expect("input");
+    let path = input.to_str().expect("path");
+    assert!(
+        sesame(&["user", "import", path, "--config", &file], &[])
+            .status
+            .success()
+    );
+
+    let both = sesame(
+        &[
+            "user",
+            "invite",
+            "00000002",
+            "--all-pending",
+            "--config",
+            &file,
+        ],
+        &[],
+    );
+    assert!(
+        !both.status.success(),
+        "a number or --all-pending, not both"
+    );
+    let out = sesame(&["user", "invite", "--all-pending", "--config", &file], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2 activation links queued, 1 participants without an e-mail skipped"),
+        "{stdout}"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let queued = runtime.block_on(async {
+        let store = SeaStore::connect(&database).await.expect("store");
+        let due = store.due(Utc::now(), 10).await.expect("outbox");
+        let mut to: Vec<String> = due
+            .into_iter()
+            .map(|entry| match entry.message.to {
+                sesame_core::notify::Recipient::Email(address) => address,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        to.sort();
+        to
+    });
+    assert_eq!(queued, ["b@example.org", "d@example.org"]);
 }

@@ -20,6 +20,7 @@ contract!(
     lookups_find_by_number_and_id,
     set_password_replaces_the_hash,
     count_counts_everyone,
+    without_password_pages_through_pending_participants,
 );
 
 pub(crate) fn number(digits: &str) -> Result<CohortNumber, Box<dyn std::error::Error>> {
@@ -241,5 +242,30 @@ async fn count_counts_everyone(env: Env) -> TestResult {
     env.upsert_batch(&batch, false, at(0)).await?;
     env.upsert_batch(&batch[..1], false, at(1)).await?;
     assert_eq!(env.count().await?, 3);
+    Ok(())
+}
+
+async fn without_password_pages_through_pending_participants(env: Env) -> TestResult {
+    let mut batch = Vec::new();
+    for n in 1..=5 {
+        let mut pending = record(&format!("{n:08}"))?;
+        if n != 3 {
+            pending.password_hash = None;
+        }
+        batch.push(pending);
+    }
+    env.upsert_batch(&batch, false, at(0)).await?;
+    let first = env.without_password(None, 2).await?;
+    let numbers: Vec<_> = first.iter().map(|p| p.number.as_str().to_owned()).collect();
+    assert_eq!(numbers, ["00000001", "00000002"]);
+    let rest = env.without_password(Some(&first[1].number), 10).await?;
+    let numbers: Vec<_> = rest.iter().map(|p| p.number.as_str().to_owned()).collect();
+    assert_eq!(
+        numbers,
+        ["00000004", "00000005"],
+        "the one with a password is left out"
+    );
+    let after_last = env.without_password(Some(&rest[1].number), 10).await?;
+    assert!(after_last.is_empty());
     Ok(())
 }
