@@ -176,5 +176,23 @@ async fn pages_carry_the_widget_and_its_external_scripts() {
     for script in ["/static/base/altcha.js", "/static/base/altcha-worker.js"] {
         let response = http().get(server.url(script)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{script}");
+        // RFC 9111 §5.2.2.4 / RFC 9110 §13.1.2: revalidated on each use, by entity tag.
+        assert_eq!(response.headers()["cache-control"], "public, no-cache");
+        let tag = response.headers()["etag"].clone();
+        let again = http()
+            .get(server.url(script))
+            .header("if-none-match", tag.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{script}");
+        assert_eq!(again.headers()["etag"], tag);
+        let other = http()
+            .get(server.url(script))
+            .header("if-none-match", "\"stale\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 200, "{script}");
     }
 }

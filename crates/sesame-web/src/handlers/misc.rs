@@ -81,6 +81,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn asset(
     State(state): State<AppState>,
     Path((theme, file)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
     let Some(bytes) = state
         .themes
@@ -98,14 +99,36 @@ pub async fn asset(
         Some("woff2") => "font/woff2",
         _ => "application/octet-stream",
     };
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    headers.insert(
+    // Revalidated on every use, so that a new release's scripts are never mixed with a
+    // page of the same release served next to old cached ones (RFC 9111 §5.2.2.4).
+    let digest = sesame_core::crypto::hmac_sha256(b"asset", &bytes);
+    let tag = format!("\"{}\"", hex_prefix(&digest));
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        bytes.into_response()
+    };
+    let out = response.headers_mut();
+    if !unchanged {
+        out.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    }
+    out.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
+        HeaderValue::from_static("public, no-cache"),
     );
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        out.insert(header::ETAG, value);
+    }
     response
+}
+
+/// The first 16 bytes of a digest in hexadecimal.
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Any other path.
