@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{constant_time_eq, hmac_sha256};
+use crate::crypto::{constant_time_eq, hex, hmac_sha256};
 use crate::random::Random;
 
 /// The challenge the widget fetches (ALTCHA v1 JSON).
@@ -42,10 +42,6 @@ pub enum CaptchaError {
     Expired,
     /// Solved at a lower difficulty than is now required for this number or address.
     TooEasy,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sha256_hex(text: &str) -> String {

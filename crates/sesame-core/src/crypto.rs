@@ -15,6 +15,11 @@ pub fn derive_key(secret: &[u8], purpose: &str) -> [u8; 32] {
     hmac_sha256(secret, format!("sesame/v1/{purpose}").as_bytes())
 }
 
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// HMAC-SHA256 of `data` under `key`.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];

@@ -86,10 +86,7 @@ impl PendingCode {
 }
 
 fn digest(key: &[u8], code: &str) -> String {
-    hmac_sha256(key, code.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::crypto::hex(&hmac_sha256(key, code.as_bytes()))
 }
 
 #[cfg(test)]

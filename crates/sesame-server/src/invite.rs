@@ -22,16 +22,12 @@ const PAGE: u64 = 500;
 pub async fn run(config_file: Option<&Path>, number: &str) -> anyhow::Result<()> {
     let number =
         CohortNumber::parse(number).map_err(|_| anyhow!("the number must have 8 digits"))?;
-    let config = config::load(config_file).map_err(|e| anyhow!("{e}"))?;
-    let store = crate::app::open_store(&config.database_url).await?;
+    let (store, provider) = open(config_file).await?;
     let found = store
         .by_number(&number)
         .await
         .map_err(|e| anyhow!("database: {e}"))?;
     let participant = found.ok_or_else(|| anyhow!("no participant has this number"))?;
-    let themes = crate::app::theme_set(&config)?;
-    let provider =
-        crate::app::provider(&config, &store, &themes, std::sync::Arc::new(Queued)).await?;
     let sent = invite(&provider, &participant).await?;
     if !sent {
         return Err(anyhow!(
@@ -45,11 +41,7 @@ pub async fn run(config_file: Option<&Path>, number: &str) -> anyhow::Result<()>
 /// `sesame user invite --all-pending`: a link to every participant without a password who
 /// has an e-mail address, page by page; a new link replaces one sent before.
 pub async fn all_pending(config_file: Option<&Path>) -> anyhow::Result<()> {
-    let config = config::load(config_file).map_err(|e| anyhow!("{e}"))?;
-    let store = crate::app::open_store(&config.database_url).await?;
-    let themes = crate::app::theme_set(&config)?;
-    let provider =
-        crate::app::provider(&config, &store, &themes, std::sync::Arc::new(Queued)).await?;
+    let (store, provider) = open(config_file).await?;
     let (mut sent, mut skipped) = (0_u64, 0_u64);
     let mut after: Option<CohortNumber> = None;
     loop {
@@ -83,4 +75,19 @@ async fn invite(
         .invite(participant, lang)
         .await
         .map_err(|e| anyhow!("{e}"))
+}
+
+/// The store and a provider whose messages wait in the outbox for the running server.
+async fn open(
+    config_file: Option<&Path>,
+) -> anyhow::Result<(
+    std::sync::Arc<sesame_store::SeaStore>,
+    std::sync::Arc<sesame_core::service::Provider>,
+)> {
+    let config = config::load(config_file).map_err(|e| anyhow!("{e}"))?;
+    let store = crate::app::open_store(&config.database_url).await?;
+    let themes = crate::app::theme_set(&config)?;
+    let provider =
+        crate::app::provider(&config, &store, &themes, std::sync::Arc::new(Queued)).await?;
+    Ok((store, provider))
 }

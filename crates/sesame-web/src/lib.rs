@@ -50,7 +50,7 @@ pub struct Inner {
     pub base_path: String,
     pub https: bool,
     /// Taken by each forgot-password or activation request carried out after its answer,
-    /// so that they run one at a time, in the order they came.
+    /// so that they run one at a time.
     pub link_requests: Arc<tokio::sync::Mutex<()>>,
 }
 

@@ -388,12 +388,16 @@ impl Provider {
             .unwrap_or(0))
     }
 
-    /// Wrong passwords are counted per number, known or not, under a keyed digest so
-    /// that the state store holds no cohort number.
+    /// Wrong passwords are counted per number, known or not.
     pub(crate) fn password_failures_key(&self, number: &CohortNumber) -> String {
+        format!("password-failures:{}", self.number_tag(number))
+    }
+
+    /// A keyed digest standing for a cohort number in state-store keys, so that the
+    /// state store holds no cohort number.
+    pub(crate) fn number_tag(&self, number: &CohortNumber) -> String {
         let digest = crate::crypto::hmac_sha256(&self.otp_key, number.as_str().as_bytes());
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("password-failures:{hex}")
+        crate::crypto::hex(&digest[..16])
     }
 
     /// The live flow of a code page, at the code step; any other state is answered by

@@ -244,13 +244,12 @@ impl Provider {
         number: &crate::CohortNumber,
         kind: &str,
     ) -> Result<bool, ServiceError> {
-        let digest = crate::crypto::hmac_sha256(&self.otp_key, number.as_str().as_bytes());
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let tag = self.number_tag(number);
         let count = self
             .deps
             .state
             .incr(
-                &format!("{kind}-requests:{hex}"),
+                &format!("{kind}-requests:{tag}"),
                 chrono::Duration::hours(1),
             )
             .await?;

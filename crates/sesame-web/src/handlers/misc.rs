@@ -102,7 +102,7 @@ pub async fn asset(
     // Revalidated on every use, so that a new release's scripts are never mixed with a
     // page of the same release served next to old cached ones (RFC 9111 §5.2.2.4).
     let digest = sesame_core::crypto::hmac_sha256(b"asset", &bytes);
-    let tag = format!("\"{}\"", hex_prefix(&digest));
+    let tag = format!("\"{}\"", sesame_core::crypto::hex(&digest[..16]));
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -124,11 +124,6 @@ pub async fn asset(
         out.insert(header::ETAG, value);
     }
     response
-}
-
-/// The first 16 bytes of a digest in hexadecimal.
-fn hex_prefix(digest: &[u8]) -> String {
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Any other path.
