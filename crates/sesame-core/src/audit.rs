@@ -32,6 +32,8 @@ pub enum AuditKind {
     ResetRequested,
     ResetLinkSent,
     ResetThrottled,
+    /// A request refused by an abuse limit; the detail says which (DESIGN §5.4).
+    Throttled,
     PasswordReset,
     ActivationLinkSent,
     Activated,

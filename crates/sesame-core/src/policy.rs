@@ -100,8 +100,13 @@ pub struct Rate {
 /// Abuse limits (DESIGN §5.4): they slow down, they never lock out for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Wrong passwords per cohort number (known or not).
+    /// Wrong passwords per cohort number (known or not) from browsers that never logged
+    /// in as that number; a browser that did has a count of its own under the same rate.
     pub per_account: Rate,
+    /// Wrong passwords, and forgot-password or activation requests, per client address.
+    pub per_ip: Rate,
+    /// Text messages per phone number (codes, links), whoever asks for them.
+    pub per_phone: Rate,
 }
 
 impl Default for Limits {
@@ -110,6 +115,14 @@ impl Default for Limits {
             per_account: Rate {
                 max: 10,
                 window: Duration::minutes(15),
+            },
+            per_ip: Rate {
+                max: 50,
+                window: Duration::minutes(15),
+            },
+            per_phone: Rate {
+                max: 10,
+                window: Duration::days(1),
             },
         }
     }

@@ -129,15 +129,27 @@ pub struct App {
 
 /// Builds everything from the configuration.
 pub async fn build(config: &Config) -> anyhow::Result<App> {
+    build_with(config, |_| {}).await
+}
+
+/// [`build`], letting `adjust` wrap or replace the provider's dependencies (tests that
+/// watch what the provider does).
+pub async fn build_with(config: &Config, adjust: impl FnOnce(&mut Deps)) -> anyhow::Result<App> {
     let store = open_store(&config.database_url).await?;
     check_client_ids(&store, config).await?;
     let themes = theme_set(config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let dispatcher = Arc::new(Dispatcher::new(store.clone(), mailer(config)?, clock));
-    let provider = provider(config, &store, &themes, dispatcher.clone()).await?;
+    let provider = provider_with(config, &store, &themes, dispatcher.clone(), adjust).await?;
     dispatcher.listen(provider.clone());
     let cookie_secret = config.cookie_key.expose().as_bytes();
-    let state = AppState::new(provider, themes, config.ui.clone(), cookie_secret)?;
+    let state = AppState::new(
+        provider,
+        themes,
+        config.ui.clone(),
+        cookie_secret,
+        config.trusted_proxies.clone(),
+    )?;
     Ok(App {
         router: sesame_web::router(state),
         dispatcher,
@@ -153,11 +165,21 @@ pub async fn provider(
     themes: &Arc<Themes>,
     signal: Arc<dyn OutboxSignal>,
 ) -> anyhow::Result<Arc<Provider>> {
+    provider_with(config, store, themes, signal, |_| {}).await
+}
+
+async fn provider_with(
+    config: &Config,
+    store: &Arc<SeaStore>,
+    themes: &Arc<Themes>,
+    signal: Arc<dyn OutboxSignal>,
+    adjust: impl FnOnce(&mut Deps),
+) -> anyhow::Result<Arc<Provider>> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let keys = Arc::new(key_ring(store, config, clock.as_ref(), random.as_ref()).await?);
     let verify_hours = config.policy.links.verify_ttl.num_hours();
-    let deps = Deps {
+    let mut deps = Deps {
         participants: store.clone(),
         clients: Clients::new(
             config.clients.clone(),
@@ -175,6 +197,7 @@ pub async fn provider(
         clock,
         random,
     };
+    adjust(&mut deps);
     let settings = Settings {
         issuer: config.issuer.as_str().trim_end_matches('/').to_owned(),
         policy: config.policy.clone(),

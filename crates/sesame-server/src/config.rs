@@ -41,6 +41,8 @@ fn bad(message: impl Into<String>) -> ConfigError {
 pub struct Config {
     pub issuer: Url,
     pub listen: String,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub database_url: String,
     pub master_key: SecretString,
     pub cookie_key: SecretString,
@@ -178,6 +180,12 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         .map(client)
         .collect::<Result<Vec<_>, _>>()?;
     unique_ids(&clients)?;
+    let trusted_proxies = raw
+        .http
+        .trusted_proxies
+        .iter()
+        .map(|cidr| proxy_net(cidr))
+        .collect::<Result<Vec<_>, _>>()?;
     let ui = sesame_web::UiSettings {
         home_url: raw
             .ui
@@ -202,6 +210,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     Ok(Config {
         issuer,
         listen: raw.http.listen,
+        trusted_proxies,
         database_url,
         master_key,
         cookie_key,
@@ -307,9 +316,20 @@ fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
         sms_regions: Vec::new(),
         limits: Limits {
             per_account: rate("limits.per_account", &raw.limits.per_account)?,
+            per_ip: rate("limits.per_ip", &raw.limits.per_ip)?,
+            per_phone: rate("limits.per_phone", &raw.limits.per_phone)?,
         },
         flow_ttl: None,
     })
+}
+
+/// A CIDR, or a single address meaning just that host.
+fn proxy_net(value: &str) -> Result<ipnet::IpNet, ConfigError> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| bad(format!("http.trusted_proxies: \"{value}\" is not a CIDR")))
 }
 
 /// Parses `"N/duration"`.

@@ -60,8 +60,20 @@ pub fn install_crypto() {
 impl Browser {
     /// A browser with an empty cookie jar that follows redirects within `origin`.
     pub fn new(origin: &str) -> anyhow::Result<Self> {
+        Self::with_headers(origin, reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser behind a proxy that says it forwards for `address` (`X-Forwarded-For`).
+    pub fn forwarded_for(origin: &str, address: &str) -> anyhow::Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse()?);
+        Self::with_headers(origin, headers)
+    }
+
+    fn with_headers(origin: &str, headers: reqwest::header::HeaderMap) -> anyhow::Result<Self> {
         install_crypto();
         let client = reqwest::Client::builder()
+            .default_headers(headers)
             .cookie_store(true)
             .redirect(Policy::none())
             .build()?;

@@ -96,6 +96,15 @@ impl TestServer {
 
     /// A server whose configuration `tweak` may change.
     pub async fn start_with(tweak: impl FnOnce(&mut RawConfig)) -> anyhow::Result<Self> {
+        Self::start_watched(tweak, |_| {}).await
+    }
+
+    /// A server whose configuration `tweak` may change and whose provider dependencies
+    /// `adjust` may wrap (to count what the provider does).
+    pub async fn start_watched(
+        tweak: impl FnOnce(&mut RawConfig),
+        adjust: impl FnOnce(&mut sesame_core::service::Deps),
+    ) -> anyhow::Result<Self> {
         crate::browser::install_crypto();
         let dir = tempfile::tempdir()?;
         let smtp = SmtpSink::start()?;
@@ -106,7 +115,7 @@ impl TestServer {
         raw.http.listen = addr.to_string();
         tweak(&mut raw);
         let config = config::validate(raw).map_err(|e| anyhow!("{e}"))?;
-        let built = app::build(&config).await?;
+        let built = app::build_with(&config, adjust).await?;
         let store = built.store.clone();
         let running = app::spawn(built, listener)?;
         Ok(Self {

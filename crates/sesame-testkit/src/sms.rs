@@ -55,6 +55,13 @@ impl SmsOperator {
         })
     }
 
+    /// Points a configuration's `webhook` SMS adapter at this operator.
+    pub fn configure(&self, raw: &mut sesame_server::config::RawConfig) {
+        raw.sms.provider = "webhook".into();
+        raw.sms.webhook_url = Some(self.url.clone());
+        raw.sms.webhook_token = Some("operator-token".into());
+    }
+
     /// Makes the operator refuse (or accept again) every SMS.
     pub fn set_failing(&self, failing: bool) {
         if let Ok(mut f) = self.failing.lock() {

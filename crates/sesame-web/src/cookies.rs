@@ -21,6 +21,8 @@ pub const SESSION: &str = "sesame_session";
 pub const REQUEST: &str = "sesame_request";
 /// The language chosen on a page.
 pub const LANG: &str = "sesame_lang";
+/// The device cookie: the numbers this browser completed a login as (DESIGN §5.4).
+pub const DEVICE: &str = "sesame_device";
 
 impl CookiePolicy {
     /// Derives names and flags from the issuer URL.

@@ -2,6 +2,7 @@
 //! pages, the page renderer, cookies and security headers. Handlers parse, call one
 //! provider method, and render; the rules live in `sesame-core`.
 
+pub mod client;
 pub mod cookies;
 mod handlers;
 pub mod headers;
@@ -52,6 +53,8 @@ pub struct Inner {
     /// Taken by each forgot-password or activation request carried out after its answer,
     /// so that they run one at a time.
     pub link_requests: Arc<tokio::sync::Mutex<()>>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
         themes: Arc<Themes>,
         ui: UiSettings,
         cookie_secret: &[u8],
+        trusted_proxies: Vec<ipnet::IpNet>,
     ) -> Result<Self, url::ParseError> {
         let issuer = Url::parse(provider.issuer())?;
         let base_path = issuer.path().trim_end_matches('/').to_owned();
@@ -75,6 +79,7 @@ impl AppState {
             ui,
             base_path,
             link_requests: Arc::default(),
+            trusted_proxies,
         })))
     }
 }

@@ -6,7 +6,7 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use serde_json::{Value, json};
 use sesame_core::flow::{ActionStep, CodeStep, FlowNotice, FlowStep, LoginFlow};
 use sesame_core::participant::RequiredAction;
-use sesame_core::service::{AuthResponse, ErrorPage, Outcome, ServiceError};
+use sesame_core::service::{AuthResponse, Device, ErrorPage, Outcome, ServiceError};
 use sesame_protocol::authorize::ResponseMode;
 
 use crate::AppState;
@@ -84,7 +84,11 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
             (jar, Redirect::to(&url)).into_response()
         }
         Outcome::Respond(response) => (jar, answer(state, lang, &response)).into_response(),
-        Outcome::LoggedIn { session, then } => {
+        Outcome::LoggedIn {
+            session,
+            number_tag,
+            then,
+        } => {
             let policy = state.provider.policy();
             let age = session
                 .remember
@@ -94,10 +98,29 @@ pub fn respond(state: &AppState, jar: PrivateCookieJar, lang: &str, outcome: Out
             let cookie = state
                 .cookies
                 .build(cookies::SESSION, session.id.clone(), age);
-            let jar = jar.add(cookie);
+            let mut jar = jar.add(cookie);
+            if let Some(tag) = number_tag {
+                jar = remember_device(state, jar, &tag);
+            }
             respond(state, jar, lang, *then)
         }
     }
+}
+
+/// Adds the number to the browser's device cookie, so that this browser keeps logging in
+/// while others hammer the number (DESIGN §5.4). The cookie lasts a year from its last use.
+fn remember_device(state: &AppState, jar: PrivateCookieJar, tag: &str) -> PrivateCookieJar {
+    let device = state
+        .cookies
+        .get(&jar, cookies::DEVICE)
+        .and_then(|v| Device::parse(&v))
+        .unwrap_or_else(|| {
+            let random = sesame_core::random::OsRandom;
+            Device::new(sesame_core::random::Random::token(&random, 18))
+        })
+        .with_number(tag);
+    let year = Some(chrono::Duration::days(365));
+    jar.add(state.cookies.build(cookies::DEVICE, device.encode(), year))
 }
 
 /// An authorization response: a redirect with the query, or (Form Post Response Mode §2)

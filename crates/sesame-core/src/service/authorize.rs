@@ -28,6 +28,10 @@ pub struct BrowserContext {
     pub session_id: Option<String>,
     /// The sealed request from the flow cookie, if any.
     pub sealed_cookie: Option<String>,
+    /// The client's address, as far as trusted proxies tell (DESIGN §5.4).
+    pub ip: Option<std::net::IpAddr>,
+    /// The device cookie of a browser that completed logins before.
+    pub device: Option<super::Device>,
 }
 
 /// An authorization response (success or error) for a validated redirect URI.

@@ -1,7 +1,7 @@
 //! The anti-robot check on the login, forgot-password and activation forms: challenges
-//! harder for a number that keeps failing, each solution accepted once.
+//! harder for a number or an address that keeps failing, each solution accepted once.
 
-use super::{Provider, ServiceError};
+use super::{BrowserContext, Provider, ServiceError};
 use crate::audit::AuditKind;
 use crate::captcha::{self, CaptchaError, Challenge};
 use crate::number::CohortNumber;
@@ -11,8 +11,12 @@ const RAISE_AFTER: u64 = 3;
 
 impl Provider {
     /// A challenge for a form about to be posted for `number` (as typed so far).
-    pub async fn captcha_challenge(&self, number: &str) -> Result<Challenge, ServiceError> {
-        let max = self.captcha_difficulty(number).await?;
+    pub async fn captcha_challenge(
+        &self,
+        number: &str,
+        ctx: &BrowserContext,
+    ) -> Result<Challenge, ServiceError> {
+        let max = self.captcha_difficulty(number, ctx).await?;
         let expires = self.now() + self.policy.captcha.ttl;
         Ok(captcha::challenge(
             &self.captcha_key,
@@ -22,13 +26,17 @@ impl Provider {
         ))
     }
 
-    async fn captcha_difficulty(&self, number: &str) -> Result<u64, ServiceError> {
-        let Ok(number) = CohortNumber::parse(number) else {
-            return Ok(self.policy.captcha.max_number);
+    async fn captcha_difficulty(
+        &self,
+        number: &str,
+        ctx: &BrowserContext,
+    ) -> Result<u64, ServiceError> {
+        let raised = match CohortNumber::parse(number) {
+            Ok(number) => self.needs_harder_captcha(&number, ctx, RAISE_AFTER).await?,
+            Err(_) => self.address_is_suspect(ctx).await?,
         };
-        let failures = self.count(&self.password_failures_key(&number)).await?;
         let policy = &self.policy.captcha;
-        Ok(if failures >= RAISE_AFTER {
+        Ok(if raised {
             policy.raised_max_number
         } else {
             policy.max_number
@@ -41,8 +49,9 @@ impl Provider {
         &self,
         field: &str,
         number: &str,
+        ctx: &BrowserContext,
     ) -> Result<bool, ServiceError> {
-        let required = self.captcha_difficulty(number).await?;
+        let required = self.captcha_difficulty(number, ctx).await?;
         let outcome = match captcha::verify(&self.captcha_key, field, required, self.now()) {
             Ok(challenge) => {
                 let key = format!("captcha-used:{challenge}");
@@ -57,8 +66,17 @@ impl Provider {
         };
         if let Err(error) = outcome {
             let detail = serde_json::json!({ "reason": format!("{error:?}") });
-            self.audit(AuditKind::CaptchaRefused, None, None, detail)
-                .await;
+            let event = crate::audit::AuditEvent {
+                at: self.now(),
+                kind: AuditKind::CaptchaRefused,
+                participant: None,
+                client_id: None,
+                ip: ctx.ip.map(|ip| ip.to_string()),
+                detail,
+            };
+            if let Err(error) = self.deps.audit.record(&event).await {
+                tracing::warn!(%error, "audit event not recorded");
+            }
             return Ok(false);
         }
         Ok(true)

@@ -79,6 +79,12 @@ impl Provider {
         if !self.may_send_link(participant.id).await? {
             return self.show_notice(flow, FlowNotice::TooManyCodes).await;
         }
+        if !self.phone_may_receive(number.as_e164()).await? {
+            let scope = super::limits::Scope::Phone;
+            self.throttled("phone_link", scope, Some(participant.id), Some(ctx))
+                .await;
+            return self.show_notice(flow, FlowNotice::TooManyCodes).await;
+        }
         self.deps
             .participants
             .set_phone(participant.id, Some(number.as_e164()), false, self.now())

@@ -134,43 +134,47 @@ impl Provider {
             return self.show(flow, FlowNotice::InvalidNumber).await;
         };
         flow.number = Some(number.as_str().to_owned());
-        if !self.captcha_passes(captcha, number.as_str()).await? {
+        if !self.captcha_passes(captcha, number.as_str(), ctx).await? {
             return self.show(flow, FlowNotice::CaptchaFailed).await;
         }
-        let Some(participant) = self.check_password(&number, password, &flow).await? else {
+        let checked = self.check_password(&number, password, &flow, ctx).await?;
+        let Some(participant) = checked else {
             return self.show(flow, FlowNotice::InvalidCredentials).await;
         };
         self.send_code(flow, &participant, remember, lang, None, false)
             .await
     }
 
-    /// Verifies the password; unknown numbers cost the same as wrong passwords (§5.3).
+    /// Verifies the password. An unknown number, a wrong password and a throttled attempt
+    /// run the same steps — one lookup, one hash verification, the same counters — so
+    /// that neither words nor timing tell them apart (§5.3).
     async fn check_password(
         &self,
         number: &CohortNumber,
         password: SecretString,
         flow: &LoginFlow,
+        ctx: &BrowserContext,
     ) -> Result<Option<Participant>, ServiceError> {
         let participant = self.deps.participants.by_number(number).await?;
         let stored = participant.as_ref().and_then(|p| p.password_hash.clone());
         let hash = stored.clone().unwrap_or_else(password::dummy_hash);
         let rehash_input = password.clone();
-        let failures_key = self.password_failures_key(number);
-        let throttled =
-            self.count(&failures_key).await? >= u64::from(self.policy.limits.per_account.max);
-        // The hash is verified even when throttled, so that timing tells nothing (§5.3).
+        let counters = self.password_counters(number, ctx);
+        let throttle = self.password_throttle(&counters).await?;
         let verified = self.verify_typed(password, hash).await;
-        let ok = verified && stored.is_some() && !throttled;
+        let ok = verified && stored.is_some() && throttle.is_none();
         let client = Some(flow.request.client_id.as_str());
         let Some(participant) = participant.filter(|_| ok) else {
-            let window = self.policy.limits.per_account.window;
-            self.deps.state.incr(&failures_key, window).await?;
-            let detail = serde_json::json!({ "throttled": throttled });
+            self.password_failed(&counters).await?;
+            let detail = serde_json::json!({ "throttled": throttle.is_some() });
             self.audit(AuditKind::LoginPasswordRefused, None, client, detail)
                 .await;
+            if let Some(scope) = throttle {
+                self.throttled("login", scope, None, Some(ctx)).await;
+            }
             return Ok(None);
         };
-        self.deps.state.delete(&failures_key).await?;
+        self.deps.state.delete(&counters.number).await?;
         self.audit(
             AuditKind::LoginPasswordAccepted,
             Some(participant.id),
@@ -208,9 +212,22 @@ impl Provider {
         notice: Option<FlowNotice>,
         force_email: bool,
     ) -> Result<Outcome, ServiceError> {
-        let Some((channel, to, destination)) = self.code_route(participant, force_email) else {
+        let Some(mut route) = self.code_route(participant, force_email) else {
             return self.show(flow, FlowNotice::NoContact).await;
         };
+        if let Recipient::Sms(e164) = &route.1
+            && !self.phone_may_receive(e164).await?
+        {
+            // The phone had its share of texts today: the code goes by e-mail (§5.4).
+            let scope = super::limits::Scope::Phone;
+            self.throttled("code", scope, Some(participant.id), None)
+                .await;
+            let Some(by_email) = self.code_route(participant, true) else {
+                return self.show(flow, FlowNotice::TooManyCodes).await;
+            };
+            route = by_email;
+        }
+        let (channel, to, destination) = route;
         let failures = self
             .count(&format!("otp-failures:{}", participant.id))
             .await?;
@@ -388,11 +405,6 @@ impl Provider {
             .unwrap_or(0))
     }
 
-    /// Wrong passwords are counted per number, known or not.
-    pub(crate) fn password_failures_key(&self, number: &CohortNumber) -> String {
-        format!("password-failures:{}", self.number_tag(number))
-    }
-
     /// A keyed digest standing for a cohort number in state-store keys, so that the
     /// state store holds no cohort number.
     pub(crate) fn number_tag(&self, number: &CohortNumber) -> String {
@@ -470,9 +482,15 @@ impl Provider {
             ttl,
         )
         .await?;
+        let number_tag = flow
+            .number
+            .as_deref()
+            .and_then(|n| CohortNumber::parse(n).ok())
+            .map(|n| self.number_tag(&n));
         let then = self.advance(flow, &session).await?;
         Ok(Outcome::LoggedIn {
             session,
+            number_tag,
             then: Box::new(then),
         })
     }

@@ -7,6 +7,7 @@ mod authorize;
 mod captcha;
 mod client_auth;
 mod contacts;
+mod limits;
 mod links;
 mod login;
 mod logout;
@@ -18,6 +19,7 @@ mod userinfo;
 
 pub use authorize::{AuthResponse, BrowserContext};
 pub use contacts::LinkOutcome;
+pub use limits::Device;
 pub use links::LinkKind;
 pub use login::{Credentials, FlowForm};
 pub use logout::{LogoutOutcome, LogoutRequest};
@@ -147,6 +149,8 @@ pub enum Outcome {
     /// The second factor is done: set the session cookie, then go on.
     LoggedIn {
         session: SsoSession,
+        /// The tag of the number logged in as, for the browser's device cookie.
+        number_tag: Option<String>,
         then: Box<Outcome>,
     },
 }

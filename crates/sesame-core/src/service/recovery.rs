@@ -2,8 +2,9 @@
 //! whatever happened, a link by e-mail (or SMS, to a verified phone only), and a new
 //! password under the policy.
 
+use super::limits::Scope;
 use super::links::LinkKind;
-use super::{Provider, ServiceError};
+use super::{BrowserContext, Provider, ServiceError};
 use crate::CohortNumber;
 use crate::audit::AuditKind;
 use crate::notify::{Message, Notice, Recipient};
@@ -59,12 +60,17 @@ impl Provider {
         captcha: &str,
         context: Option<String>,
         lang: &str,
+        ctx: &BrowserContext,
     ) -> Result<RequestOutcome, ServiceError> {
         let Ok(number) = crate::CohortNumber::parse(number) else {
             return Ok(RequestOutcome::InvalidNumber);
         };
-        if !self.captcha_passes(captcha, number.as_str()).await? {
+        if !self.captcha_passes(captcha, number.as_str(), ctx).await? {
             return Ok(RequestOutcome::CaptchaFailed);
+        }
+        if !self.address_may_request(ctx).await? {
+            self.throttled("reset", Scope::Ip, None, Some(ctx)).await;
+            return Ok(RequestOutcome::Answered);
         }
         if !self.may_request(&number, "reset").await? {
             self.audit(AuditKind::ResetThrottled, None, None, serde_json::json!({}))
@@ -122,6 +128,13 @@ impl Provider {
         let Some(to) = route else {
             return Ok(());
         };
+        if let Recipient::Sms(e164) = &to
+            && !self.phone_may_receive(e164).await?
+        {
+            self.throttled("reset", Scope::Phone, Some(participant.id), None)
+                .await;
+            return Ok(());
+        }
         let token = self
             .create_link(LinkKind::Reset, participant.id, None, context, ttl)
             .await?;
@@ -152,14 +165,22 @@ impl Provider {
         email: &str,
         captcha: &str,
         lang: &str,
+        ctx: &BrowserContext,
     ) -> Result<RequestOutcome, ServiceError> {
         let Ok(number) = crate::CohortNumber::parse(number) else {
             return Ok(RequestOutcome::InvalidNumber);
         };
-        if !self.captcha_passes(captcha, number.as_str()).await? {
+        if !self.captcha_passes(captcha, number.as_str(), ctx).await? {
             return Ok(RequestOutcome::CaptchaFailed);
         }
+        if !self.address_may_request(ctx).await? {
+            self.throttled("activation", Scope::Ip, None, Some(ctx))
+                .await;
+            return Ok(RequestOutcome::Answered);
+        }
         if !self.may_request(&number, "activate").await? {
+            self.throttled("activation", Scope::Account, None, Some(ctx))
+                .await;
             return Ok(RequestOutcome::Answered);
         }
         Ok(RequestOutcome::Accepted(LinkRequest {

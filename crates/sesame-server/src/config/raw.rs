@@ -87,12 +87,15 @@ impl Default for AuditSection {
 pub struct HttpSection {
     /// Address and port to listen on.
     pub listen: String,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSection {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -263,14 +266,20 @@ pub struct ActionsSection {
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsSection {
     /// Wrong passwords per cohort number before further tries are refused, until the
-    /// window ends.
+    /// window ends (a browser that logged in as that number before counts apart).
     pub per_account: String,
+    /// Wrong passwords and link requests per client address.
+    pub per_ip: String,
+    /// Text messages per phone number.
+    pub per_phone: String,
 }
 
 impl Default for LimitsSection {
     fn default() -> Self {
         Self {
             per_account: "10/15m".into(),
+            per_ip: "50/15m".into(),
+            per_phone: "10/1d".into(),
         }
     }
 }

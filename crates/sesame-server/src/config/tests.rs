@@ -272,6 +272,35 @@ fn limits_are_rates() {
 }
 
 #[test]
+fn every_limit_is_read_and_checked() {
+    let mut raw = base();
+    raw.policy.limits.per_ip = "7/10m".into();
+    raw.policy.limits.per_phone = "4/1d".into();
+    let limits = validate(raw).map(|c| c.policy.limits);
+    assert_eq!(
+        limits.map(|l| (l.per_ip.max, l.per_phone.max, l.per_phone.window)),
+        Ok((7, 4, chrono::Duration::days(1)))
+    );
+    let mut raw = base();
+    raw.policy.limits.per_phone = "many/1d".into();
+    assert!(error_of(raw).starts_with("policy.limits.per_phone"));
+}
+
+#[test]
+fn trusted_proxies_are_cidrs_or_addresses() {
+    let mut raw = base();
+    raw.http.trusted_proxies = vec!["10.0.0.0/8".into(), "192.0.2.1".into(), "fd00::/8".into()];
+    let nets = validate(raw).map(|c| c.trusted_proxies.len());
+    assert_eq!(nets, Ok(3));
+    let mut raw = base();
+    raw.http.trusted_proxies = vec!["10.0.0.0/33".into()];
+    assert_eq!(
+        error_of(raw),
+        "http.trusted_proxies: \"10.0.0.0/33\" is not a CIDR"
+    );
+}
+
+#[test]
 fn pairwise_sector_defaults_to_the_redirect_host() {
     let mut raw = base();
     let mut c = client_section();

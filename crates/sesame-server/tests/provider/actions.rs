@@ -16,14 +16,10 @@ const NEW_PASSWORD: &str = "Nouveau-Mot2passe!";
 
 async fn server_with_sms(actions: Vec<RequiredAction>) -> (TestServer, SmsOperator) {
     let operator = SmsOperator::start().await.unwrap();
-    let url = operator.url.clone();
-    let server = TestServer::start_with(move |raw| {
-        raw.sms.provider = "webhook".into();
-        raw.sms.webhook_url = Some(url);
-        raw.sms.webhook_token = Some("operator-token".into());
-    })
-    .await
-    .unwrap();
+    let wired = operator.clone();
+    let server = TestServer::start_with(move |raw| wired.configure(raw))
+        .await
+        .unwrap();
     let mut participant = record("12345678", MAIL).unwrap();
     participant.required_actions = actions;
     server.add(participant).await.unwrap();

@@ -8,6 +8,7 @@ mod captcha;
 mod chromium;
 mod cli;
 mod lifecycle;
+mod limits;
 mod login;
 mod logout;
 mod options;

@@ -112,13 +112,10 @@ async fn design_5_3_the_answer_is_the_same_whatever_happened() {
 #[tokio::test]
 async fn design_5_3_a_reset_link_goes_by_sms_only_to_a_verified_phone() {
     let operator = SmsOperator::start().await.unwrap();
-    let url = operator.url.clone();
-    let server = TestServer::start_with(move |raw| {
-        raw.sms.provider = "webhook".into();
-        raw.sms.webhook_url = Some(url);
-    })
-    .await
-    .unwrap();
+    let wired = operator.clone();
+    let server = TestServer::start_with(move |raw| wired.configure(raw))
+        .await
+        .unwrap();
     let mut unverified = record("11111111", "a@example.org").unwrap();
     unverified.phone = Some("+33611111111".into());
     server.add(unverified).await.unwrap();

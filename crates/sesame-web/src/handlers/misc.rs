@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::{choose_lang, page_lang};
 use crate::AppState;
+use crate::client::ClientIp;
 use crate::pages::{base_context, error_page, render};
 
 /// The query of pages that can switch language.
@@ -43,10 +44,13 @@ pub struct ForNumber {
 /// keeps failing.
 pub async fn captcha(
     State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    client: ClientIp,
     query: Result<Query<ForNumber>, QueryRejection>,
 ) -> Response {
     let number = query.map(|Query(q)| q.number).unwrap_or_default();
-    match state.provider.captcha_challenge(&number).await {
+    let (_, ctx) = super::browser_at(&state, jar, client);
+    match state.provider.captcha_challenge(&number, &ctx).await {
         Ok(challenge) => axum::Json(challenge).into_response(),
         Err(error) => {
             tracing::error!(%error, "captcha challenge failed");

@@ -9,9 +9,10 @@ pub mod verify;
 
 use axum::http::HeaderMap;
 use axum_extra::extract::cookie::PrivateCookieJar;
-use sesame_core::service::BrowserContext;
+use sesame_core::service::{BrowserContext, Device};
 
 use crate::AppState;
+use crate::client::ClientIp;
 use crate::cookies;
 
 /// Reads the browser's cookies, minting the browser cookie when it is missing.
@@ -34,7 +35,23 @@ pub fn browser(state: &AppState, jar: PrivateCookieJar) -> (PrivateCookieJar, Br
         browser,
         session_id: state.cookies.get(&jar, cookies::SESSION),
         sealed_cookie: state.cookies.get(&jar, cookies::REQUEST),
+        ip: None,
+        device: state
+            .cookies
+            .get(&jar, cookies::DEVICE)
+            .and_then(|v| Device::parse(&v)),
     };
+    (jar, ctx)
+}
+
+/// [`browser`], for a request whose client address counts (abuse limits).
+pub fn browser_at(
+    state: &AppState,
+    jar: PrivateCookieJar,
+    client: ClientIp,
+) -> (PrivateCookieJar, BrowserContext) {
+    let (jar, mut ctx) = browser(state, jar);
+    ctx.ip = client.0;
     (jar, ctx)
 }
 

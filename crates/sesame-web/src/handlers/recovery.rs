@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 use sesame_core::SecretString;
 use sesame_core::service::{LinkKind, LinkPassword, LinkRequest, RequestOutcome};
 
-use super::{browser, page_lang};
+use super::{browser, browser_at, page_lang};
 use crate::AppState;
+use crate::client::ClientIp;
 use crate::pages::{base_context, error_page, render, respond, unavailable};
 
 /// The query of a request page opened from a login page.
@@ -101,31 +102,34 @@ fn form_context(state: &AppState, lang: &str, kind: LinkKind, browser: &str) -> 
 pub async fn reset_request(
     state: State<AppState>,
     jar: PrivateCookieJar,
+    client: ClientIp,
     headers: HeaderMap,
     form: Result<Form<RequestForm>, FormRejection>,
 ) -> Response {
-    request(state, jar, headers, form, LinkKind::Reset).await
+    request(state, jar, client, headers, form, LinkKind::Reset).await
 }
 
 /// `POST /activate`.
 pub async fn activate_request(
     state: State<AppState>,
     jar: PrivateCookieJar,
+    client: ClientIp,
     headers: HeaderMap,
     form: Result<Form<RequestForm>, FormRejection>,
 ) -> Response {
-    request(state, jar, headers, form, LinkKind::Activate).await
+    request(state, jar, client, headers, form, LinkKind::Activate).await
 }
 
 async fn request(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
+    client: ClientIp,
     headers: HeaderMap,
     form: Result<Form<RequestForm>, FormRejection>,
     kind: LinkKind,
 ) -> Response {
     let lang = page_lang(&state, &jar, &headers, &[]);
-    let (jar, ctx) = browser(&state, jar);
+    let (jar, ctx) = browser_at(&state, jar, client);
     let Ok(Form(form)) = form else {
         return (
             jar,
@@ -149,13 +153,20 @@ async fn request(
         LinkKind::Activate => {
             state
                 .provider
-                .request_activation(&form.number, &form.contact, &form.altcha, lang)
+                .request_activation(&form.number, &form.contact, &form.altcha, lang, &ctx)
                 .await
         }
         _ => {
             state
                 .provider
-                .forgot_password(&form.number, &form.contact, &form.altcha, context_req, lang)
+                .forgot_password(
+                    &form.number,
+                    &form.contact,
+                    &form.altcha,
+                    context_req,
+                    lang,
+                    &ctx,
+                )
                 .await
         }
     };
