@@ -52,8 +52,10 @@ fn sha256_hex(text: &str) -> String {
 pub fn challenge(key: &[u8], random: &dyn Random, max: u64, expires: DateTime<Utc>) -> Challenge {
     let mut salt_bytes = [0u8; 12];
     random.fill(&mut salt_bytes);
+    // The salt ends with `&`, never a digit: digits moved from the number onto the end of
+    // the salt keep the hash but would change `max` (see `salt_params`).
     let salt = format!(
-        "{}?expires={}&max={max}",
+        "{}?expires={}&max={max}&",
         hex(&salt_bytes),
         expires.timestamp()
     );
@@ -92,7 +94,10 @@ pub fn verify(
     if !genuine {
         return Err(CaptchaError::Forged);
     }
-    let (expires, max) = salt_params(&solution.salt).ok_or(CaptchaError::Malformed)?;
+    let (expires, max) = salt_params(&solution.salt).ok_or(CaptchaError::Forged)?;
+    if solution.number > max {
+        return Err(CaptchaError::Forged);
+    }
     if expires <= now.timestamp() {
         return Err(CaptchaError::Expired);
     }
@@ -102,19 +107,19 @@ pub fn verify(
     Ok(solution.challenge)
 }
 
-/// `expires` and `max` from the signed salt.
+/// `expires` and `max` from a salt exactly as [`challenge`] writes it:
+/// `HEX?expires=SECONDS&max=N&`. Anything else, such as a salt with digits appended, is
+/// refused.
 fn salt_params(salt: &str) -> Option<(i64, u64)> {
-    let (_, query) = salt.split_once('?')?;
-    let mut expires = None;
-    let mut max = None;
-    for pair in query.split('&') {
-        match pair.split_once('=') {
-            Some(("expires", v)) => expires = v.parse().ok(),
-            Some(("max", v)) => max = v.parse().ok(),
-            _ => {}
-        }
-    }
-    Some((expires?, max?))
+    let (random, query) = salt.split_once('?')?;
+    let query = query.strip_suffix('&')?;
+    let (expires, max) = query.strip_prefix("expires=")?.split_once("&max=")?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let valid = random.len() == 24
+        && random.bytes().all(|b| b.is_ascii_hexdigit())
+        && digits(expires)
+        && digits(max);
+    valid.then_some((expires.parse().ok()?, max.parse().ok()?))
 }
 
 /// Solves a challenge the way the browser's worker does (for tests and benchmarks).
@@ -181,6 +186,41 @@ mod tests {
         let wrong = STANDARD.encode(serde_json::to_vec(&wrong).unwrap_or_default());
         assert_eq!(
             verify(KEY, &wrong, 500, Utc::now()),
+            Err(CaptchaError::Forged)
+        );
+    }
+
+    #[test]
+    fn digits_moved_from_the_number_onto_the_salt_are_refused() {
+        // salt + number hashes the same when the number's first digit moves to the end of
+        // the salt, so the challenge and its signature hold; the salt must not then claim
+        // ten times the work.
+        let decode = |field: &str| -> Option<Solution> {
+            serde_json::from_slice(&STANDARD.decode(field).ok()?).ok()
+        };
+        let movable = |n: u64| {
+            let digits = n.to_string();
+            digits.len() >= 2 && !digits[1..].starts_with('0')
+        };
+        let solved = (0..100)
+            .filter_map(|_| decode(&solve(&fresh(5000))?))
+            .find(|s| movable(s.number));
+        let Some(s) = solved else {
+            unreachable!("no solution with two digits in 100 tries")
+        };
+        let digits = s.number.to_string();
+        let moved = Solution {
+            salt: format!("{}{}", s.salt, &digits[..1]),
+            number: digits[1..].parse().unwrap_or_default(),
+            ..s.clone()
+        };
+        assert_eq!(
+            format!("{}{}", moved.salt, moved.number),
+            format!("{}{}", s.salt, s.number)
+        );
+        let moved = STANDARD.encode(serde_json::to_vec(&moved).unwrap_or_default());
+        assert_eq!(
+            verify(KEY, &moved, 5000, Utc::now()),
             Err(CaptchaError::Forged)
         );
     }

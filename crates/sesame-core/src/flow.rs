@@ -105,6 +105,9 @@ pub struct LoginFlow {
     /// What was wrong with the last new password, rule by rule.
     #[serde(default)]
     pub problems: Vec<crate::password::PasswordProblem>,
+    /// The theme of the client that asked (DESIGN §3), if it has one.
+    #[serde(default)]
+    pub theme: Option<String>,
 }
 
 impl LoginFlow {

@@ -442,6 +442,8 @@ fn words(value: Option<&str>) -> Vec<String> {
 /// Adds response parameters to a redirect URI, keeping its own query (RFC 6749 §3.1.2).
 pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     match Url::parse(redirect_uri) {
+        // Nothing to add: the registered URI exactly, without a bare `?`.
+        Ok(_) if params.is_empty() => redirect_uri.to_owned(),
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(params);
             url.into()

@@ -243,3 +243,15 @@ fn overlong_state_is_refused_to_keep_the_sealed_request_small() {
         Some(Code::InvalidRequest)
     );
 }
+
+#[test]
+fn redirect_without_parameters_is_the_registered_uri() {
+    assert_eq!(
+        redirect_with("https://rp.example/logged-out", &[]),
+        "https://rp.example/logged-out"
+    );
+    assert_eq!(
+        redirect_with("https://rp.example/cb?x=1", &[("state", "s")]),
+        "https://rp.example/cb?x=1&state=s"
+    );
+}

@@ -216,9 +216,13 @@ pub fn theme_set(config: &Config) -> anyhow::Result<Arc<Themes>> {
         .iter()
         .filter_map(|c| c.theme.clone())
         .collect();
-    Themes::load(files, &config.default_theme, &others)
-        .map(Arc::new)
-        .map_err(|e| anyhow!("ui: {e}"))
+    let themes =
+        Themes::load(files, &config.default_theme, &others).map_err(|e| anyhow!("ui: {e}"))?;
+    Ok(Arc::new(if config.live_themes {
+        themes.live()
+    } else {
+        themes
+    }))
 }
 
 /// A provider running in the background, stopped when dropped or told to.

@@ -334,6 +334,7 @@ impl AuditFormat {
                 "kind": event.kind,
                 "participant": event.participant.map(|p| p.to_string()),
                 "client_id": event.client_id,
+                "ip": event.ip,
                 "detail": event.detail,
             })
             .to_string(),
@@ -341,8 +342,8 @@ impl AuditFormat {
     }
 }
 
-/// `2026-12-04T17:00:00Z  login_succeeded  participant=…  client=…  {…}`; a participant
-/// or a client the event does not name is left out.
+/// `2026-12-04T17:00:00Z  login_succeeded  participant=…  client=…  ip=…  {…}`; what the
+/// event does not name is left out.
 fn audit_line(event: &AuditEvent) -> String {
     let mut fields = vec![
         event.at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -350,6 +351,7 @@ fn audit_line(event: &AuditEvent) -> String {
     ];
     fields.extend(event.participant.map(|p| format!("participant={p}")));
     fields.extend(event.client_id.as_ref().map(|c| format!("client={c}")));
+    fields.extend(event.ip.as_ref().map(|ip| format!("ip={ip}")));
     fields.push(event.detail.to_string());
     fields.join("  ")
 }

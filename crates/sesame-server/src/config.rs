@@ -58,6 +58,8 @@ pub struct Config {
     pub sms: SmsProvider,
     /// Actions given to participants the import creates.
     pub for_new_users: Vec<sesame_core::participant::RequiredAction>,
+    /// Templates and messages read afresh for every page (`sesame demo` only).
+    pub live_themes: bool,
 }
 
 /// Reads the configuration: `file` if given (it must exist), then the environment.
@@ -225,6 +227,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         clients,
         sms,
         for_new_users,
+        live_themes: false,
     })
 }
 
@@ -455,7 +458,7 @@ fn client(raw: raw::ClientSection) -> Result<Client, ConfigError> {
         client_credentials: raw.client_credentials,
         subject,
         backchannel_logout,
-        required_actions: contacts::actions(&raw.required_actions, &at("required_actions"))?,
+        required_actions: contacts::client_actions(&raw.required_actions, &at("required_actions"))?,
     })
 }
 

@@ -31,7 +31,9 @@ pub async fn run(data: &Path, port: u16, config_file: Option<&Path>) -> anyhow::
     std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
     let client_secret = persistent_secret(&data.join("demo_client_secret"))?;
     let raw = demo_config(data, port, rp_port, &client_secret, config_file)?;
-    let config = config::validate(raw).map_err(|e| anyhow!("{e}"))?;
+    let mut config = config::validate(raw).map_err(|e| anyhow!("{e}"))?;
+    // Edited templates and messages show on reload, without a rebuild.
+    config.live_themes = true;
     let provider_listener = app::bind(&config.listen).await?;
     let rp_listener = app::bind(&format!("127.0.0.1:{rp_port}")).await?;
     let built = app::build(&config).await?;

@@ -23,8 +23,15 @@ pub struct Chromium {
 pub struct Element(String);
 
 impl Chromium {
-    /// Starts chromedriver on a free loopback port and opens a headless session.
+    /// Starts chromedriver on a free loopback port and opens a headless session, in
+    /// French, at a desktop size.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_as("fr-FR", 1024, 900).await
+    }
+
+    /// A headless session whose browser speaks `lang` (its `Accept-Language`), with a
+    /// viewport `width` × `height` CSS pixels.
+    pub async fn start_as(lang: &str, width: u32, height: u32) -> anyhow::Result<Self> {
         crate::browser::install_crypto();
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let driver = Command::new(driver_path())
@@ -56,14 +63,22 @@ impl Chromium {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let mut options = json!({
+            "binary": browser_path(),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-dev-shm-usage",
+                     format!("--lang={lang}"), format!("--window-size={width},{height}")],
+            "prefs": { "intl.accept_languages": lang },
+        });
+        if width < 600 {
+            // A window cannot be that narrow: a phone's viewport is emulated instead.
+            options["mobileEmulation"] = json!({ "deviceMetrics": {
+                "width": width, "height": height, "pixelRatio": 2, "touch": true,
+            }});
+        }
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": browser_path(),
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-background-networking", "--disable-dev-shm-usage",
-                         "--lang=fr-FR", "--window-size=1024,900"],
-            },
+            "goog:chromeOptions": options,
         }}});
         let created = this
             .call(
@@ -125,6 +140,56 @@ impl Chromium {
     pub async fn eval(&self, script: &str) -> anyhow::Result<Value> {
         self.post("/execute/sync", json!({ "script": script, "args": [] }))
             .await
+    }
+
+    /// Saves a PNG of the viewport to `path`.
+    pub async fn screenshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        use base64::Engine as _;
+        let value = self.get("/screenshot").await?;
+        let encoded = value.as_str().ok_or_else(|| anyhow!("no screenshot"))?;
+        let png = base64::engine::general_purpose::STANDARD.decode(encoded)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png)?;
+        Ok(())
+    }
+
+    /// Runs axe-core (its source given) on the page against WCAG 2.1 levels A and AA;
+    /// returns the violations as `rule: target…` lines.
+    pub async fn accessibility_violations(&self, axe_source: &str) -> anyhow::Result<Vec<String>> {
+        self.eval(axe_source).await?;
+        let run = "var done = arguments[arguments.length - 1]; \
+                   axe.run(document, { runOnly: { type: 'tag', values: \
+                     ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }) \
+                   .then(function (r) { done(r.violations.map(function (v) { \
+                     return v.id + ': ' + v.nodes.map(function (n) { \
+                       return n.target.join(' '); }).join(', '); })); }) \
+                   .catch(function (e) { done(['axe failed: ' + e]); });";
+        let value = self
+            .post("/execute/async", json!({ "script": run, "args": [] }))
+            .await?;
+        let lines = value
+            .as_array()
+            .ok_or_else(|| anyhow!("axe gave no answer: {value}"))?;
+        Ok(lines
+            .iter()
+            .filter_map(|l| l.as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// The bytes the current page took on the wire: the document and every file it
+    /// loaded (headers included), as if nothing were cached.
+    pub async fn page_weight(&self) -> anyhow::Result<u64> {
+        let script = "var all = performance.getEntriesByType('navigation') \
+                        .concat(performance.getEntriesByType('resource')); \
+                      return all.reduce(function (sum, e) { \
+                        return sum + Math.max(e.transferSize, e.encodedBodySize + 300); }, 0);";
+        let value = self.eval(script).await?;
+        value
+            .as_f64()
+            .map(|bytes| bytes as u64)
+            .ok_or_else(|| anyhow!("no page weight: {value}"))
     }
 
     /// The `data-page` of the body: which screen is shown.
@@ -228,6 +293,16 @@ impl Drop for Chromium {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// The source of axe-core, installed by `npm ci --prefix crates/sesame-testkit/axe`.
+pub fn axe_source() -> anyhow::Result<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/axe/node_modules/axe-core/axe.min.js"
+    );
+    std::fs::read_to_string(path)
+        .with_context(|| format!("{path} (npm ci --prefix crates/sesame-testkit/axe)"))
 }
 
 fn driver_path() -> String {

@@ -162,8 +162,7 @@ fn notice_name(notice: FlowNotice) -> String {
 
 /// Renders the page of a flow's current step.
 pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -> Response {
-    let client_theme = None::<&str>;
-    let theme = state.themes.get(client_theme);
+    let theme = state.themes.get(flow.theme.as_deref());
     let lang_query = format!("flow={}&", flow.id);
     let mut context = base_context(state, lang, theme.name(), Some(&lang_query));
     context["flow_id"] = json!(flow.id);

@@ -190,6 +190,9 @@ pub struct Themes {
     files: ThemeFiles,
     themes: HashMap<String, Arc<Theme>>,
     default: String,
+    /// Development: every page reads its templates and messages afresh, so that an edit
+    /// shows on reload. Otherwise they are read once.
+    live: bool,
 }
 
 impl Themes {
@@ -217,13 +220,22 @@ impl Themes {
             files,
             themes,
             default: default.to_owned(),
+            live: false,
         })
+    }
+
+    /// The same themes, read afresh for every page (development).
+    #[must_use]
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
     }
 
     /// A theme by name, else the default.
     pub fn get(&self, name: Option<&str>) -> Arc<Theme> {
         let wanted = name.and_then(|n| self.themes.get(n));
         match wanted.or_else(|| self.themes.get(&self.default)) {
+            Some(theme) if self.live => Arc::new(Theme::load(&self.files, theme.name())),
             Some(theme) => theme.clone(),
             None => Arc::new(Theme::load(&self.files, "base")),
         }
@@ -250,6 +262,74 @@ mod tests {
         assert_eq!(theme.message("fr", "login.password"), "Mot de passe");
         assert_eq!(theme.message("de", "login.password"), "Mot de passe");
         assert_eq!(theme.message("en", "login.password"), "Password");
+    }
+
+    fn write(dir: &Path, path: &str, text: &str) {
+        let path = dir.join(path);
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .and_then(Result::ok)
+            .and_then(|()| std::fs::write(&path, text).ok());
+        assert!(written.is_some(), "cannot write {}", path.display());
+    }
+
+    fn themes_in(dir: &Path) -> Themes {
+        match Themes::load(ThemeFiles::new(Some(dir)), "custom", &[]) {
+            Ok(themes) => themes,
+            Err(error) => panic!("themes did not load: {error}"),
+        }
+    }
+
+    #[test]
+    fn a_theme_overrides_only_what_it_has() {
+        let Ok(dir) = tempfile::tempdir() else {
+            panic!("no temporary folder")
+        };
+        write(
+            dir.path(),
+            "custom/messages/fr.toml",
+            "[brand]\nname = \"Étude\"\n",
+        );
+        write(
+            dir.path(),
+            "custom/templates/help.html",
+            "{% extends \"layout.html\" %}{% block main %}aide sur mesure{% endblock %}",
+        );
+        let theme = themes_in(dir.path()).get(None);
+        let context = serde_json::json!({
+            "lang": "fr", "theme": "custom", "base": "",
+            "title_key": "error.title", "error_key": "expired",
+        });
+        let help = theme
+            .render("help.html", &context)
+            .unwrap_or_else(|e| format!("{e:#}"));
+        assert!(
+            help.contains("aide sur mesure") && help.contains("Étude"),
+            "{help}"
+        );
+        // A template the theme lacks comes from base, with the theme's words.
+        let error = theme
+            .render("error.html", &context)
+            .unwrap_or_else(|e| format!("{e:#}"));
+        assert!(
+            error.contains("<main id=\"main\">") && error.contains("Étude"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn live_themes_show_edits_and_others_do_not() {
+        let Ok(dir) = tempfile::tempdir() else {
+            panic!("no temporary folder")
+        };
+        let messages = "custom/messages/fr.toml";
+        write(dir.path(), messages, "[brand]\nname = \"Avant\"\n");
+        let fixed = themes_in(dir.path());
+        let live = themes_in(dir.path()).live();
+        write(dir.path(), messages, "[brand]\nname = \"Après\"\n");
+        assert_eq!(fixed.get(None).message("fr", "brand.name"), "Avant");
+        assert_eq!(live.get(None).message("fr", "brand.name"), "Après");
     }
 
     #[test]

@@ -193,6 +193,7 @@ impl Provider {
         number: Option<String>,
         notice: Option<FlowNotice>,
     ) -> Result<LoginFlow, ServiceError> {
+        let client = self.deps.clients.get(&sealed.request.client_id).await?;
         let flow = LoginFlow {
             id: self.deps.random.token(18),
             browser: ctx.browser.clone(),
@@ -204,6 +205,7 @@ impl Provider {
             created_at: sealed.started_at,
             hint_sub: sealed.hint_sub,
             problems: Vec::new(),
+            theme: client.and_then(|c| c.theme),
         };
         self.save_flow(&flow).await?;
         Ok(flow)

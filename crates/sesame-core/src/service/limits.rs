@@ -212,11 +212,17 @@ impl Provider {
     }
 
     /// Counts a forgot-password or activation request from the client's address; false
-    /// once the address asked too often.
+    /// once the address asked too often. A browser that logged in as `number` before is
+    /// not held back by its address.
     pub(crate) async fn address_may_request(
         &self,
+        number: &CohortNumber,
         ctx: &BrowserContext,
     ) -> Result<bool, ServiceError> {
+        let tag = self.number_tag(number);
+        if ctx.device.as_ref().is_some_and(|d| d.knows(&tag)) {
+            return Ok(true);
+        }
         let Some(ip) = ctx.ip else {
             return Ok(true);
         };

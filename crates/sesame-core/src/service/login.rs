@@ -529,9 +529,46 @@ impl Provider {
         } else {
             form.sealed.clone()
         };
-        Ok(Err(self
-            .recover(&sealed, ctx, number.and_then(keepable))
-            .await?))
+        let typed = number.and_then(keepable);
+        if let Some(outcome) = self.someone_else(&sealed, ctx, typed.as_deref()).await? {
+            return Ok(Err(outcome));
+        }
+        Ok(Err(self.recover(&sealed, ctx, typed).await?))
+    }
+
+    /// An old login page posted with a number that is not the live session's: that person
+    /// is asked for their own password, never signed in as the session's participant (a
+    /// shared computer, the back button).
+    async fn someone_else(
+        &self,
+        sealed: &str,
+        ctx: &BrowserContext,
+        typed: Option<&str>,
+    ) -> Result<Option<Outcome>, ServiceError> {
+        let Some(typed) = typed else {
+            return Ok(None);
+        };
+        let Some(session) = self.live_session(ctx.session_id.as_deref()).await? else {
+            return Ok(None);
+        };
+        let owner = match CohortNumber::parse(typed) {
+            Ok(number) => self.deps.participants.by_number(&number).await?,
+            Err(_) => None,
+        };
+        if owner.is_some_and(|p| p.id == session.participant) {
+            return Ok(None);
+        }
+        let Some(sealed) = self.open_request(sealed) else {
+            return Ok(None);
+        };
+        if !self.still_valid(&sealed.request).await? {
+            return Ok(None);
+        }
+        let notice = Some(FlowNotice::Restarted);
+        let flow = self
+            .start_flow(sealed, ctx, Some(typed.to_owned()), notice)
+            .await?;
+        Ok(Some(Outcome::Show { flow_id: flow.id }))
     }
 
     /// A page of a flow whose login already finished in another tab, for the same person:
@@ -577,6 +614,19 @@ impl Provider {
         ctx: &BrowserContext,
         number: Option<String>,
     ) -> Result<Outcome, ServiceError> {
+        self.resume(sealed, ctx, number, Some(FlowNotice::Restarted))
+            .await
+    }
+
+    /// [`Self::recover`], saying `notice` on the new page (nothing when the participant
+    /// asked for the new login).
+    pub(crate) async fn resume(
+        &self,
+        sealed: &str,
+        ctx: &BrowserContext,
+        number: Option<String>,
+        notice: Option<FlowNotice>,
+    ) -> Result<Outcome, ServiceError> {
         let Some(sealed) = self.open_request(sealed) else {
             return Ok(Outcome::ErrorPage(ErrorPage::Expired));
         };
@@ -586,8 +636,7 @@ impl Provider {
             )));
         }
         let number = number.or_else(|| sealed.number.clone());
-        self.continue_request(sealed, ctx, number, Some(FlowNotice::Restarted))
-            .await
+        self.continue_request(sealed, ctx, number, notice).await
     }
 }
 

@@ -68,13 +68,8 @@ impl Provider {
         if !self.captcha_passes(captcha, number.as_str(), ctx).await? {
             return Ok(RequestOutcome::CaptchaFailed);
         }
-        if !self.address_may_request(ctx).await? {
+        if !self.address_may_request(&number, ctx).await? {
             self.throttled("reset", Scope::Ip, None, Some(ctx)).await;
-            return Ok(RequestOutcome::Answered);
-        }
-        if !self.may_request(&number, "reset").await? {
-            self.audit(AuditKind::ResetThrottled, None, None, serde_json::json!({}))
-                .await;
             return Ok(RequestOutcome::Answered);
         }
         Ok(RequestOutcome::Accepted(LinkRequest {
@@ -128,6 +123,13 @@ impl Provider {
         let Some(to) = route else {
             return Ok(());
         };
+        // Counted only when the details match: requests with wrong details send nothing,
+        // and must not use up the owner's share (§5.4).
+        if !self.may_request(number, "reset").await? {
+            self.throttled("reset", Scope::Account, Some(participant.id), None)
+                .await;
+            return Ok(());
+        }
         if let Recipient::Sms(e164) = &to
             && !self.phone_may_receive(e164).await?
         {
@@ -173,13 +175,8 @@ impl Provider {
         if !self.captcha_passes(captcha, number.as_str(), ctx).await? {
             return Ok(RequestOutcome::CaptchaFailed);
         }
-        if !self.address_may_request(ctx).await? {
+        if !self.address_may_request(&number, ctx).await? {
             self.throttled("activation", Scope::Ip, None, Some(ctx))
-                .await;
-            return Ok(RequestOutcome::Answered);
-        }
-        if !self.may_request(&number, "activate").await? {
-            self.throttled("activation", Scope::Account, None, Some(ctx))
                 .await;
             return Ok(RequestOutcome::Answered);
         }
@@ -196,9 +193,15 @@ impl Provider {
         let participant = self.deps.participants.by_number(&request.number).await?;
         let pending =
             participant.filter(|p| p.password_hash.is_none() && same_email(p, &request.contact));
-        if let Some(participant) = pending {
-            self.invite(&participant, &request.lang).await?;
+        let Some(participant) = pending else {
+            return Ok(());
+        };
+        if !self.may_request(&request.number, "activate").await? {
+            self.throttled("activation", Scope::Account, Some(participant.id), None)
+                .await;
+            return Ok(());
         }
+        self.invite(&participant, &request.lang).await?;
         Ok(())
     }
 
@@ -284,7 +287,7 @@ impl Provider {
         sealed: &str,
         ctx: &super::BrowserContext,
     ) -> Result<super::Outcome, ServiceError> {
-        self.recover(sealed, ctx, None).await
+        self.resume(sealed, ctx, None, None).await
     }
 
     /// The page behind a reset or activation link: true when the link is live.
@@ -293,7 +296,21 @@ impl Provider {
         kind: LinkKind,
         token: &str,
     ) -> Result<bool, ServiceError> {
-        Ok(self.peek_link(kind, token).await?.is_some())
+        Ok(self.link_participant(kind, token).await?.is_some())
+    }
+
+    /// The participant a live link is for; an activation link dies once the account has
+    /// a password, however it got one.
+    async fn link_participant(
+        &self,
+        kind: LinkKind,
+        token: &str,
+    ) -> Result<Option<Participant>, ServiceError> {
+        let Some(link) = self.peek_link(kind, token).await? else {
+            return Ok(None);
+        };
+        let participant = self.deps.participants.by_id(link.participant).await?;
+        Ok(participant.filter(|p| kind != LinkKind::Activate || p.password_hash.is_none()))
     }
 
     /// Sets a new password through a reset or activation link (DESIGN §5.8): every other
@@ -306,10 +323,7 @@ impl Provider {
         confirm: SecretString,
         lang: &str,
     ) -> Result<LinkPassword, ServiceError> {
-        let Some(link) = self.peek_link(kind, token).await? else {
-            return Ok(LinkPassword::Dead);
-        };
-        let Some(participant) = self.deps.participants.by_id(link.participant).await? else {
+        let Some(participant) = self.link_participant(kind, token).await? else {
             return Ok(LinkPassword::Dead);
         };
         let new = password::normalize(new.expose());
@@ -323,6 +337,16 @@ impl Provider {
         );
         if !problems.is_empty() {
             return Ok(LinkPassword::Refused(problems));
+        }
+        // DESIGN §5.1: not the password the account already has.
+        if let Some(current) = participant.password_hash.clone()
+            && self
+                .deps
+                .hasher
+                .verify(SecretString::new(new.clone()), current)
+                .await
+        {
+            return Ok(LinkPassword::Refused(vec![PasswordProblem::SameAsCurrent]));
         }
         let Some(link) = self.use_link(kind, token).await? else {
             return Ok(LinkPassword::Dead);

@@ -82,6 +82,19 @@ pub fn terms(raw: &TermsSection) -> Result<(Option<String>, Option<String>), Con
     }
 }
 
+/// Parses the actions a client adds before its codes. A new password is asked of a
+/// participant once (`sesame user require`), not by a client at every login: nothing would
+/// ever satisfy it.
+pub fn client_actions(names: &[String], field: &str) -> Result<Vec<RequiredAction>, ConfigError> {
+    let parsed = actions(names, field)?;
+    if parsed.contains(&RequiredAction::UpdatePassword) {
+        return Err(bad(format!(
+            "{field}: update-password is asked of participants (sesame user require), not by a client"
+        )));
+    }
+    Ok(parsed)
+}
+
 /// Parses required action names.
 pub fn actions(names: &[String], field: &str) -> Result<Vec<RequiredAction>, ConfigError> {
     let mut actions = names

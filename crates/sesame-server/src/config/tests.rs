@@ -327,3 +327,12 @@ fn offline_access_needs_refresh_tokens() {
     raw.clients = vec![c];
     assert!(error_of(raw).contains("offline_access needs refresh_tokens"));
 }
+
+#[test]
+fn a_client_cannot_ask_for_a_new_password_at_every_login() {
+    let mut raw = base();
+    let mut c = client_section();
+    c.required_actions = vec!["update-password".into()];
+    raw.clients = vec![c];
+    assert!(error_of(raw).contains("update-password is asked of participants"));
+}

@@ -409,3 +409,44 @@ async fn design_5_3_unknown_number_wrong_password_and_throttle_run_the_same_step
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn design_5_4_a_browser_the_number_knows_asks_for_its_reset_whatever_its_address_did() {
+    let server = TestServer::start_with(trusting_loopback("2/1h"))
+        .await
+        .unwrap();
+    server.add(record("12345678", MAIL).unwrap()).await.unwrap();
+    let owner = Browser::forwarded_for(&server.issuer, "198.51.100.7").unwrap();
+    let rp = Rp::discover(&server).await.unwrap();
+    rp::login(&server, &owner, &rp.start(&[]).url, "12345678", MAIL)
+        .await
+        .unwrap();
+    // Someone behind the same address uses up its share of requests.
+    let robot = Browser::forwarded_for(&server.issuer, "198.51.100.7").unwrap();
+    for number in ["11111111", "22222222", "33333333"] {
+        let page = robot.get(&server.url("/reset")).await.unwrap();
+        robot
+            .submit(&page, "/reset", &[("number", number), ("contact", MAIL)])
+            .await
+            .unwrap();
+    }
+    let page = owner.get(&server.url("/reset")).await.unwrap();
+    owner
+        .submit(
+            &page,
+            "/reset",
+            &[("number", "12345678"), ("contact", MAIL)],
+        )
+        .await
+        .unwrap();
+    let mut found = false;
+    for _ in 0..3 {
+        let mail = server.smtp.wait_for(MAIL, Duration::from_secs(10)).await;
+        if mail.is_some_and(|m| m.body.contains("/reset/")) {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "the owner's link is sent");
+    server.stop().await;
+}

@@ -791,3 +791,57 @@ async fn browser_post(
 ) -> Vec<String> {
     browser.post_raw(url, values).await.unwrap()
 }
+
+#[tokio::test]
+async fn design_5_7_an_old_page_posted_with_another_number_asks_for_that_persons_password() {
+    let (server, browser) = setup().await;
+    server
+        .add_participant("87654321", "paul@example.org")
+        .await
+        .unwrap();
+    let rp = Rp::discover(&server).await.unwrap();
+    let old = rp.start(&[]);
+    let old_page = browser.get(&old.url).await.unwrap();
+    // The login finishes in another tab.
+    let jeanne = rp.start(&[]);
+    let back = rp::login(
+        &server,
+        &browser,
+        &jeanne.url,
+        "12345678",
+        "jeanne@example.org",
+    )
+    .await
+    .unwrap();
+    let jeanne = rp
+        .finish(&param(&back, "code").unwrap(), jeanne)
+        .await
+        .unwrap();
+    // The old page, posted as the same person, continues with the live session.
+    let same = password_step(&browser, &old_page, "12345678", "")
+        .await
+        .unwrap();
+    assert!(same.left_to.is_some(), "{:?}", same.notice());
+    // Posted again with another participant's number: never signed in as Jeanne.
+    let other = password_step(&browser, &old_page, "87654321", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert!(other.left_to.is_none(), "went to {:?}", other.left_to);
+    assert_eq!(other.screen().as_deref(), Some("login"));
+    assert!(
+        other.body.contains("value=\"87654321\""),
+        "the number is kept"
+    );
+    let code = password_step(&browser, &other, "87654321", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(code.screen().as_deref(), Some("code"));
+    let done = code_step(&server, &browser, &code, "paul@example.org")
+        .await
+        .unwrap();
+    let paul = rp
+        .finish(&param(&done.left_to.unwrap(), "code").unwrap(), old)
+        .await
+        .unwrap();
+    assert_ne!(paul.claims.subject(), jeanne.claims.subject());
+}

@@ -14,6 +14,7 @@ mod logout;
 mod options;
 mod protocol;
 mod recovery;
+mod screens;
 mod support;
 
 use sesame_testkit::{Browser, TestServer};

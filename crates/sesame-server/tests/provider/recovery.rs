@@ -28,6 +28,12 @@ async fn ask(browser: &Browser, server: &TestServer, number: &str, contact: &str
         .unwrap()
 }
 
+/// The link in the next mail to the participant.
+async fn mailed_link(server: &TestServer) -> String {
+    let mail = server.smtp.wait_for(MAIL, Duration::from_secs(10)).await;
+    the_link(&mail.unwrap().body)
+}
+
 async fn set_new(browser: &Browser, server: &TestServer, link: &str, password: &str) -> Page {
     let page = browser.get(link).await.unwrap();
     let path = &link[server.issuer.len()..];
@@ -228,6 +234,7 @@ async fn design_5_8_a_reset_ends_the_sessions_elsewhere_and_returns_to_the_rp() 
         again.body.contains("value=\"12345678\""),
         "the number is kept"
     );
+    assert_eq!(again.notice(), None, "nothing expired: no apology");
 }
 
 #[tokio::test]
@@ -312,4 +319,88 @@ async fn forms_without_their_csrf_send_nothing() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(server.smtp.all().is_empty());
+}
+
+#[tokio::test]
+async fn design_5_4_requests_with_wrong_details_do_not_use_up_the_owners_share() {
+    let server = TestServer::start().await.unwrap();
+    server.add(record("12345678", MAIL).unwrap()).await.unwrap();
+    let stranger = Browser::new(&server.issuer).unwrap();
+    for _ in 0..6 {
+        let sent = ask(&stranger, &server, "12345678", "nobody@example.net").await;
+        assert_eq!(sent.screen().as_deref(), Some("request-sent"));
+    }
+    let owner = Browser::new(&server.issuer).unwrap();
+    ask(&owner, &server, "12345678", MAIL).await;
+    let mail = server.smtp.wait_for(MAIL, Duration::from_secs(10)).await;
+    assert!(mail.is_some_and(|m| m.body.contains("/reset/")));
+}
+
+#[tokio::test]
+async fn design_5_7_a_stale_request_page_comes_back_with_the_number_kept() {
+    let server = TestServer::start().await.unwrap();
+    server.add(record("12345678", MAIL).unwrap()).await.unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let page = browser.get(&server.url("/reset")).await.unwrap();
+    // The same page posted from a browser that lost its cookies.
+    let other = Browser::new(&server.issuer).unwrap();
+    let again = other
+        .submit(
+            &page,
+            "/reset",
+            &[("number", "12345678"), ("contact", MAIL)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.screen().as_deref(), Some("reset-request"));
+    assert_eq!(again.notice().as_deref(), Some("restarted"));
+    assert!(
+        again.body.contains("value=\"12345678\""),
+        "the number is kept"
+    );
+    let sent = other
+        .submit(&again, "/reset", &[("contact", MAIL)])
+        .await
+        .unwrap();
+    assert_eq!(sent.screen().as_deref(), Some("request-sent"));
+}
+
+#[tokio::test]
+async fn design_5_1_a_reset_refuses_the_current_password() {
+    let server = TestServer::start().await.unwrap();
+    server.add(record("12345678", MAIL).unwrap()).await.unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    ask(&browser, &server, "12345678", MAIL).await;
+    let link = mailed_link(&server).await;
+    let same = set_new(&browser, &server, &link, TEST_PASSWORD).await;
+    assert_eq!(same.notice().as_deref(), Some("password_refused"));
+    let done = set_new(&browser, &server, &link, NEW).await;
+    assert_eq!(done.screen().as_deref(), Some("reset-done"));
+}
+
+#[tokio::test]
+async fn an_activation_link_dies_once_the_account_has_a_password() {
+    let server = TestServer::start().await.unwrap();
+    let mut pending = record("33333333", MAIL).unwrap();
+    pending.password_hash = None;
+    server.add(pending).await.unwrap();
+    let browser = Browser::new(&server.issuer).unwrap();
+    let page = browser.get(&server.url("/activate")).await.unwrap();
+    browser
+        .submit(
+            &page,
+            "/activate",
+            &[("number", "33333333"), ("contact", MAIL)],
+        )
+        .await
+        .unwrap();
+    let link = mailed_link(&server).await;
+    // The operator gives the account a password another way (an import).
+    server.add(record("33333333", MAIL).unwrap()).await.unwrap();
+    let dead = browser.get(&link).await.unwrap();
+    assert_eq!(dead.status, 410);
+    assert!(
+        !dead.body.contains("name=\"new\""),
+        "no form behind a dead link"
+    );
 }

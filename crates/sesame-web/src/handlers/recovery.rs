@@ -90,6 +90,25 @@ async fn request_page(
     (jar, render(&state, StatusCode::OK, "forgot.html", context)).into_response()
 }
 
+/// The request form again, with the number and the way back to the RP kept, and a notice
+/// (`key`, `kind`).
+fn refill(
+    state: &AppState,
+    lang: &str,
+    kind: LinkKind,
+    browser: &str,
+    form: &RequestForm,
+    notice: (&str, &str),
+) -> Response {
+    let mut context = form_context(state, lang, kind, browser);
+    context["notice"] = json!(notice.0);
+    context["notice_kind"] = json!(notice.1);
+    context["number"] = json!(form.number.chars().take(12).collect::<String>());
+    let sealed = Some(form.req.as_str()).filter(|r| r.len() <= 4096);
+    context["sealed"] = json!(sealed.unwrap_or_default());
+    render(state, StatusCode::OK, "forgot.html", context)
+}
+
 fn form_context(state: &AppState, lang: &str, kind: LinkKind, browser: &str) -> Value {
     let theme = state.themes.get(None);
     let mut context = base_context(state, lang, theme.name(), Some(""));
@@ -141,12 +160,17 @@ async fn request(
         .provider
         .form_csrf_matches(&ctx.browser, name(kind), &form.csrf)
     {
-        // An old page or another site's form: show the page again, nothing is sent.
-        return (
-            jar,
-            Redirect::to(&format!("{}/{}", state.base_path, name(kind))),
-        )
-            .into_response();
+        // An old page (another browser, cookies gone) or another site's form: the same
+        // form again with what was typed, saying why; nothing is sent (DESIGN §5.7).
+        let page = refill(
+            &state,
+            lang,
+            kind,
+            &ctx.browser,
+            &form,
+            ("restarted", "info"),
+        );
+        return (jar, page).into_response();
     }
     let context_req = Some(form.req.clone()).filter(|r| !r.is_empty() && r.len() <= 4096);
     let outcome = match kind {
@@ -172,16 +196,12 @@ async fn request(
     };
     match outcome {
         Ok(outcome @ (RequestOutcome::InvalidNumber | RequestOutcome::CaptchaFailed)) => {
-            let mut context = form_context(&state, lang, kind, &ctx.browser);
             let notice = match outcome {
                 RequestOutcome::CaptchaFailed => "captcha_failed",
                 _ => "invalid_number",
             };
-            context["notice"] = json!(notice);
-            context["notice_kind"] = json!("error");
-            context["number"] = json!(form.number.chars().take(12).collect::<String>());
-            context["sealed"] = json!(form.req);
-            (jar, render(&state, StatusCode::OK, "forgot.html", context)).into_response()
+            let page = refill(&state, lang, kind, &ctx.browser, &form, (notice, "error"));
+            (jar, page).into_response()
         }
         Ok(outcome @ (RequestOutcome::Answered | RequestOutcome::Accepted(_))) => {
             if let RequestOutcome::Accepted(request) = outcome {
@@ -237,7 +257,12 @@ async fn link_page(
     match state.provider.password_link_live(kind, &token).await {
         Ok(true) => (
             jar,
-            password_form(&state, lang, kind, &token, &ctx.browser, &[]),
+            render(
+                &state,
+                StatusCode::OK,
+                "link_password.html",
+                password_context(&state, lang, kind, &token, &ctx.browser, &[]),
+            ),
         )
             .into_response(),
         Ok(false) => (jar, done_page(&state, lang, kind, None, false)).into_response(),
@@ -245,14 +270,14 @@ async fn link_page(
     }
 }
 
-fn password_form(
+fn password_context(
     state: &AppState,
     lang: &str,
     kind: LinkKind,
     token: &str,
     browser: &str,
     problems: &[String],
-) -> Response {
+) -> Value {
     let theme = state.themes.get(None);
     let mut context = base_context(state, lang, theme.name(), None);
     let policy = &state.provider.policy().password;
@@ -268,7 +293,7 @@ fn password_form(
         "require_digit": policy.require_digit,
         "require_special": policy.require_special,
     });
-    render(state, StatusCode::OK, "link_password.html", context)
+    context
 }
 
 fn done_page(
@@ -331,7 +356,21 @@ async fn set_password(
         .provider
         .link_csrf_matches(&ctx.browser, &token, &form.csrf)
     {
-        return (jar, Redirect::to(&page)).into_response();
+        // The link opened in another browser, or cookies gone: the form again, saying so.
+        return match state.provider.password_link_live(kind, &token).await {
+            Ok(true) => {
+                let mut context = password_context(&state, lang, kind, &token, &ctx.browser, &[]);
+                context["notice"] = json!("restarted");
+                context["notice_kind"] = json!("info");
+                (
+                    jar,
+                    render(&state, StatusCode::OK, "link_password.html", context),
+                )
+                    .into_response()
+            }
+            Ok(false) => (jar, done_page(&state, lang, kind, None, false)).into_response(),
+            Err(error) => unavailable(&state, lang, &error),
+        };
     }
     match state
         .provider
@@ -345,7 +384,12 @@ async fn set_password(
                 .collect();
             (
                 jar,
-                password_form(&state, lang, kind, &token, &ctx.browser, &names),
+                render(
+                    &state,
+                    StatusCode::OK,
+                    "link_password.html",
+                    password_context(&state, lang, kind, &token, &ctx.browser, &names),
+                ),
             )
                 .into_response()
         }
