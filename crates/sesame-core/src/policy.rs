@@ -180,6 +180,18 @@ pub struct Policy {
     pub sms_regions: Vec<crate::phone::Region>,
     /// How long a login page stays valid before its flow expires.
     pub flow_ttl: Option<Duration>,
+    /// The conformance-suite profile: no anti-robot check and no code for one participant
+    /// of one client. Off unless an operator turns it on for a certification run.
+    pub conformance: Option<ConformanceProfile>,
+}
+
+/// One client and one participant for which the login is the password alone, so that the
+/// OpenID conformance suite's browser can log in (`[certification]`). Logins under it get
+/// `acr=pwd`, `amr=["pwd"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConformanceProfile {
+    pub client_id: String,
+    pub number: crate::number::CohortNumber,
 }
 
 impl Policy {

@@ -184,7 +184,18 @@ pub fn profile_claims(
     };
     let mut out = Map::new();
     let text = |v: &Option<String>| v.clone().map(Value::String);
-    let candidates: [(&str, Option<Value>); 9] = [
+    // The full name, in displayable order, from the parts the study knows (§5.1 `name`).
+    let name = [
+        &participant.profile.given_name,
+        &participant.profile.family_name,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .collect::<Vec<_>>()
+    .join(" ");
+    let candidates: [(&str, Option<Value>); 10] = [
+        ("name", (!name.is_empty()).then_some(Value::String(name))),
         ("given_name", text(&participant.profile.given_name)),
         ("family_name", text(&participant.profile.family_name)),
         ("locale", text(&participant.profile.locale)),

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 /// Claims Sesame can release, and the scope that governs each.
 pub const CLAIM_SCOPES: &[(&str, &str)] = &[
+    ("name", "profile"),
     ("given_name", "profile"),
     ("family_name", "profile"),
     ("locale", "profile"),

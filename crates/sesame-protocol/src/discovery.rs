@@ -80,6 +80,7 @@ impl ProviderMetadata {
                 "azp",
                 "at_hash",
                 "sid",
+                "name",
                 "given_name",
                 "family_name",
                 "locale",

@@ -40,6 +40,26 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Prepare a run of the OpenID conformance suite.
+    #[command(subcommand)]
+    Certification(CertificationCommand),
+}
+
+/// `sesame certification …`
+#[derive(Debug, Subcommand)]
+pub enum CertificationCommand {
+    /// Print the suite's JSON configuration for this deployment ([certification] must be on).
+    SuiteConfig {
+        /// The suite's second client (refresh-token binding test).
+        #[arg(long, value_name = "ID")]
+        client2: String,
+        /// The client that authenticates with client_secret_post.
+        #[arg(long, value_name = "ID")]
+        post_client: String,
+        /// A file holding the test participant's password (else a placeholder).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
 }
 
 /// `sesame user …`

@@ -182,6 +182,7 @@ pub fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         .map(client)
         .collect::<Result<Vec<_>, _>>()?;
     unique_ids(&clients)?;
+    policy.conformance = conformance(&raw.certification, &issuer, &clients)?;
     let trusted_proxies = raw
         .http
         .trusted_proxies
@@ -323,7 +324,47 @@ fn policy(raw: &raw::PolicySection) -> Result<Policy, ConfigError> {
             per_phone: rate("limits.per_phone", &raw.limits.per_phone)?,
         },
         flow_ttl: None,
+        conformance: None,
     })
+}
+
+/// The conformance-suite profile, when turned on: only with an https issuer, for a client of
+/// the file whose minimum is `pwd`, and a valid number.
+fn conformance(
+    raw: &raw::CertificationSection,
+    issuer: &Url,
+    clients: &[Client],
+) -> Result<Option<sesame_core::policy::ConformanceProfile>, ConfigError> {
+    const KEY: &str = "certification.insecure_no_captcha_no_code_for_conformance_suite";
+    if !raw.insecure_no_captcha_no_code_for_conformance_suite {
+        return Ok(None);
+    }
+    if issuer.scheme() != "https" {
+        return Err(bad(format!("{KEY}: refused, the issuer is not https")));
+    }
+    let client_id = raw
+        .client
+        .clone()
+        .ok_or_else(|| bad("certification.client: required with the conformance profile"))?;
+    let client = clients.iter().find(|c| c.id == client_id).ok_or_else(|| {
+        bad(format!(
+            "certification.client: no client {client_id} in the file"
+        ))
+    })?;
+    if client.minimum_acr != Acr::Pwd {
+        return Err(bad(format!(
+            "certification.client: {client_id} needs minimum_acr = \"pwd\" (its logins have no code)"
+        )));
+    }
+    let number = raw
+        .participant
+        .as_deref()
+        .and_then(|n| sesame_core::CohortNumber::parse(n).ok())
+        .ok_or_else(|| bad("certification.participant: an 8-digit cohort number is required"))?;
+    Ok(Some(sesame_core::policy::ConformanceProfile {
+        client_id,
+        number,
+    }))
 }
 
 /// A CIDR, or a single address meaning just that host.

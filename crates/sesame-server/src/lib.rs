@@ -2,6 +2,7 @@
 //! administrative commands. Tests start the real server through [`app`].
 
 pub mod app;
+pub mod certification;
 pub mod cli;
 pub mod commands;
 pub mod config;

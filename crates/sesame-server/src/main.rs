@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use sesame_server::cli::{AuditCommand, Cli, ClientCommand, Command, UserCommand};
+use sesame_server::cli::{
+    AuditCommand, CertificationCommand, Cli, ClientCommand, Command, UserCommand,
+};
 use sesame_server::{app, commands, config, demo, invite};
 use tracing_subscriber::EnvFilter;
 
@@ -42,6 +44,17 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     let file = cli.config.as_deref();
     match cli.command {
         Command::Serve => serve(file).await.map(|()| true),
+        Command::Certification(CertificationCommand::SuiteConfig {
+            client2,
+            post_client,
+            password_file,
+        }) => sesame_server::certification::print(
+            file,
+            &client2,
+            &post_client,
+            password_file.as_deref(),
+        )
+        .map(|()| true),
         Command::Demo { data, port } => demo::run(&data, port, file).await.map(|()| true),
         Command::Migrate => commands::migrate(file).await.map(|()| true),
         Command::User(UserCommand::Import {
@@ -79,6 +92,16 @@ async fn serve(file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = config::load(file).map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = app::bind(&config.listen).await?;
     let built = app::build(&config).await?;
+    if let Some(profile) = &config.policy.conformance {
+        let warning = format!(
+            "WARNING: [certification] insecure_no_captcha_no_code_for_conformance_suite is on: \
+             the participant of [certification] logs in to client {} with a password alone, \
+             no anti-robot check and no code. Turn it off once the conformance run is over.",
+            profile.client_id
+        );
+        tracing::warn!("{warning}");
+        eprintln!("{warning}");
+    }
     tracing::info!(issuer = %config.issuer, listen = %config.listen, "sesame is serving");
     app::serve(built, listener, app::shutdown_signal()).await
 }

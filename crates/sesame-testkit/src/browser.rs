@@ -63,6 +63,18 @@ impl Browser {
         Self::with_headers(origin, reqwest::header::HeaderMap::new())
     }
 
+    /// What a browser accepts when it loads a page.
+    fn page_headers() -> reqwest::header::HeaderMap {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static(
+                "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+            ),
+        );
+        headers
+    }
+
     /// A browser behind a proxy that says it forwards for `address` (`X-Forwarded-For`).
     pub fn forwarded_for(origin: &str, address: &str) -> anyhow::Result<Self> {
         let mut headers = reqwest::header::HeaderMap::new();
@@ -70,9 +82,28 @@ impl Browser {
         Self::with_headers(origin, headers)
     }
 
+    /// A browser that trusts `cert_pem` (a test server's https front) besides the usual
+    /// roots.
+    pub fn trusting(origin: &str, cert_pem: Option<&str>) -> anyhow::Result<Self> {
+        Self::build(origin, reqwest::header::HeaderMap::new(), cert_pem)
+    }
+
     fn with_headers(origin: &str, headers: reqwest::header::HeaderMap) -> anyhow::Result<Self> {
+        Self::build(origin, headers, None)
+    }
+
+    fn build(
+        origin: &str,
+        mut headers: reqwest::header::HeaderMap,
+        cert_pem: Option<&str>,
+    ) -> anyhow::Result<Self> {
         install_crypto();
-        let client = reqwest::Client::builder()
+        headers.extend(Self::page_headers());
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = cert_pem {
+            builder = builder.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes())?);
+        }
+        let client = builder
             .default_headers(headers)
             .cookie_store(true)
             .redirect(Policy::none())

@@ -7,6 +7,7 @@ pub mod rp;
 pub mod server;
 pub mod sms;
 pub mod smtp;
+pub mod tls;
 
 pub use browser::{Browser, Page};
 pub use server::{TEST_PASSWORD, TestServer};

@@ -52,6 +52,9 @@ pub fn record(number: &str, email: &str) -> anyhow::Result<ParticipantRecord> {
 /// A running provider for one test.
 pub struct TestServer {
     pub issuer: String,
+    /// The certificate to trust when the issuer is https ([`TestServer::start_https`]).
+    pub cert_pem: Option<String>,
+    _tls: Option<crate::tls::TlsFront>,
     pub smtp: SmtpSink,
     pub store: Arc<SeaStore>,
     running: Option<Running>,
@@ -105,13 +108,36 @@ impl TestServer {
         tweak: impl FnOnce(&mut RawConfig),
         adjust: impl FnOnce(&mut sesame_core::service::Deps),
     ) -> anyhow::Result<Self> {
+        Self::start_full(tweak, adjust, false).await
+    }
+
+    /// A server behind an https front with a throwaway certificate: the issuer is
+    /// `https://127.0.0.1:PORT`, cookies are `__Host-`, and clients must trust
+    /// [`TestServer::cert_pem`].
+    pub async fn start_https(tweak: impl FnOnce(&mut RawConfig)) -> anyhow::Result<Self> {
+        Self::start_full(tweak, |_| {}, true).await
+    }
+
+    async fn start_full(
+        tweak: impl FnOnce(&mut RawConfig),
+        adjust: impl FnOnce(&mut sesame_core::service::Deps),
+        https: bool,
+    ) -> anyhow::Result<Self> {
         crate::browser::install_crypto();
         let dir = tempfile::tempdir()?;
         let smtp = SmtpSink::start()?;
         let listener = app::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let tls = match https {
+            true => Some(crate::tls::TlsFront::start(addr).await?),
+            false => None,
+        };
+        let issuer = match &tls {
+            Some(front) => format!("https://{}", front.addr),
+            None => format!("http://{addr}"),
+        };
         let mut raw = base_config(&dir, &smtp);
-        raw.issuer = Some(format!("http://{addr}"));
+        raw.issuer = Some(issuer.clone());
         raw.http.listen = addr.to_string();
         tweak(&mut raw);
         let config = config::validate(raw).map_err(|e| anyhow!("{e}"))?;
@@ -119,7 +145,9 @@ impl TestServer {
         let store = built.store.clone();
         let running = app::spawn(built, listener)?;
         Ok(Self {
-            issuer: format!("http://{addr}"),
+            issuer,
+            cert_pem: tls.as_ref().map(|t| t.cert_pem.clone()),
+            _tls: tls,
             smtp,
             store,
             running: Some(running),

@@ -134,13 +134,20 @@ impl Provider {
             return self.show(flow, FlowNotice::InvalidNumber).await;
         };
         flow.number = Some(number.as_str().to_owned());
-        if !self.captcha_passes(captcha, number.as_str(), ctx).await? {
+        let conformance = self.conformance_profile(&flow, &number);
+        if !conformance && !self.captcha_passes(captcha, number.as_str(), ctx).await? {
             return self.show(flow, FlowNotice::CaptchaFailed).await;
         }
         let checked = self.check_password(&number, password, &flow, ctx).await?;
         let Some(participant) = checked else {
             return self.show(flow, FlowNotice::InvalidCredentials).await;
         };
+        if conformance {
+            let amr = vec![crate::acr::Amr::Pwd];
+            return self
+                .finish_login(flow, participant.id, (Acr::Pwd, amr), remember)
+                .await;
+        }
         self.send_code(flow, &participant, remember, lang, None, false)
             .await
     }
@@ -374,8 +381,8 @@ impl Provider {
         match pending.check(&self.otp_key, typed, self.policy.code.max_attempts, now) {
             CodeCheck::Accepted => {
                 self.deps.state.delete(&key).await?;
-                self.finish_login(flow, participant, channel, remember)
-                    .await
+                let proof = (Acr::Mfa, amr_for_code(channel));
+                self.finish_login(flow, participant, proof, remember).await
             }
             CodeCheck::Wrong => {
                 self.deps
@@ -456,11 +463,19 @@ impl Provider {
             .await
     }
 
+    /// Whether this login falls under the conformance-suite profile (`[certification]`).
+    fn conformance_profile(&self, flow: &LoginFlow, number: &CohortNumber) -> bool {
+        self.policy
+            .conformance
+            .as_ref()
+            .is_some_and(|p| p.client_id == flow.request.client_id && p.number == *number)
+    }
+
     async fn finish_login(
         &self,
         flow: LoginFlow,
         participant: crate::participant::ParticipantId,
-        channel: Channel,
+        (acr, amr): (Acr, Vec<crate::acr::Amr>),
         remember: bool,
     ) -> Result<Outcome, ServiceError> {
         let now = self.now();
@@ -468,8 +483,8 @@ impl Provider {
             id: self.deps.random.token(32),
             participant,
             auth_time: now,
-            acr: Acr::Mfa,
-            amr: amr_for_code(channel),
+            acr,
+            amr,
             remember,
             created_at: now,
             last_seen: now,

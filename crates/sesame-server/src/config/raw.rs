@@ -21,7 +21,22 @@ pub struct RawConfig {
     pub audit: AuditSection,
     pub sms: SmsSection,
     pub terms: TermsSection,
+    pub certification: CertificationSection,
     pub clients: Vec<ClientSection>,
+}
+
+/// `[certification]`: the profile for a run of the OpenID conformance suite.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertificationSection {
+    /// Turns off the anti-robot check and the one-time code for `participant` logging in
+    /// to `client`, so that the suite's browser can log in. Never on a production server:
+    /// `serve` warns at every start, and an http issuer refuses it.
+    pub insecure_no_captcha_no_code_for_conformance_suite: bool,
+    /// The suite's client (a `[[clients]]` entry with `minimum_acr = "pwd"`).
+    pub client: Option<String>,
+    /// The test participant's cohort number.
+    pub participant: Option<String>,
 }
 
 /// `[sms]`

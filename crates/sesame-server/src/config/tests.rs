@@ -336,3 +336,34 @@ fn a_client_cannot_ask_for_a_new_password_at_every_login() {
     raw.clients = vec![c];
     assert!(error_of(raw).contains("update-password is asked of participants"));
 }
+
+#[test]
+fn the_conformance_profile_needs_https_a_pwd_client_and_a_number() {
+    let turned_on = |issuer: &str, minimum: &str| {
+        let mut raw = base();
+        raw.issuer = Some(issuer.into());
+        let mut c = client_section();
+        c.minimum_acr = minimum.into();
+        raw.certification.client = Some(c.id.clone());
+        raw.clients = vec![c];
+        raw.certification
+            .insecure_no_captcha_no_code_for_conformance_suite = true;
+        raw.certification.participant = Some("99999999".into());
+        raw
+    };
+    assert!(
+        error_of(turned_on("http://127.0.0.1:8080", "pwd"))
+            .contains("refused, the issuer is not https")
+    );
+    assert!(error_of(turned_on("https://id.example", "mfa")).contains("minimum_acr = \"pwd\""));
+    let on =
+        validate(turned_on("https://id.example", "pwd")).map(|c| c.policy.conformance.is_some());
+    assert_eq!(on, Ok(true));
+    let mut bad_number = turned_on("https://id.example", "pwd");
+    bad_number.certification.participant = Some("1234".into());
+    assert!(error_of(bad_number).starts_with("certification.participant"));
+    assert_eq!(
+        validate(base()).map(|c| c.policy.conformance.is_none()),
+        Ok(true)
+    );
+}

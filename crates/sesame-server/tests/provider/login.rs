@@ -845,3 +845,66 @@ async fn design_5_7_an_old_page_posted_with_another_number_asks_for_that_persons
         .unwrap();
     assert_ne!(paul.claims.subject(), jeanne.claims.subject());
 }
+
+#[tokio::test]
+async fn the_conformance_profile_skips_the_check_and_the_code_for_its_pair_only() {
+    let server = sesame_testkit::TestServer::start_https(|raw| {
+        raw.clients[0].minimum_acr = "pwd".into();
+        raw.certification
+            .insecure_no_captcha_no_code_for_conformance_suite = true;
+        raw.certification.client = Some(raw.clients[0].id.clone());
+        raw.certification.participant = Some("12345678".into());
+    })
+    .await
+    .unwrap();
+    assert!(server.issuer.starts_with("https://"));
+    for (number, mail) in [
+        ("12345678", "jeanne@example.org"),
+        ("87654321", "paul@example.org"),
+    ] {
+        server.add_participant(number, mail).await.unwrap();
+    }
+    let trusted = || Browser::trusting(&server.issuer, server.cert_pem.as_deref()).unwrap();
+    let url = |client: &str| {
+        crate::support::authorize_url(&server, client, sesame_testkit::server::CALLBACK, "")
+    };
+    // The pair: no anti-robot answer at all, the password alone, straight to the RP.
+    let browser = trusted();
+    let page = browser
+        .get(&url(sesame_testkit::server::RP.0))
+        .await
+        .unwrap();
+    let (action, mut values) = sesame_testkit::browser::form_values(&page, "/login").unwrap();
+    for (name, value) in &mut values {
+        match name.as_str() {
+            "number" => *value = "12345678".into(),
+            "password" => *value = TEST_PASSWORD.into(),
+            "altcha" => *value = "not-solved".into(),
+            _ => {}
+        }
+    }
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let done = browser.post_form(&action, &pairs).await.unwrap();
+    assert!(done.left_to.is_some(), "{:?}", done.notice());
+    assert!(server.smtp.all().is_empty(), "no code sent");
+    // Another participant of that client, and the same participant elsewhere: the code.
+    let other = trusted();
+    let page = other.get(&url(sesame_testkit::server::RP.0)).await.unwrap();
+    let page = password_step(&other, &page, "87654321", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(page.screen().as_deref(), Some("code"));
+    let elsewhere = trusted();
+    let page = elsewhere
+        .get(&url(sesame_testkit::server::RP_POST.0))
+        .await
+        .unwrap();
+    let page = password_step(&elsewhere, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(page.screen().as_deref(), Some("code"));
+    server.stop().await;
+}

@@ -1,9 +1,9 @@
 //! RP-Initiated Logout 1.0 and Back-Channel Logout 1.0.
 
 use serde_json::Value;
-use sesame_testkit::Browser;
 use sesame_testkit::rp::param;
 use sesame_testkit::server::{CALLBACK, RP};
+use sesame_testkit::{Browser, TEST_PASSWORD};
 
 use crate::support::{
     LIFE, LogoutReceiver, authorize_url, decode, http, lifecycle_server, lifecycle_tokens,
@@ -271,4 +271,84 @@ async fn design_5_11_loopback_receivers_need_the_operators_leave() {
         receiver.wait_for(0).await.is_empty(),
         "nothing is sent to a loopback address"
     );
+}
+
+/// The demo questionnaire site, an `openidconnect` RP, logs a participant in and out:
+/// the login goes through Sesame's pages, the logout through `/end_session`, and Sesame's
+/// session ends with it.
+#[tokio::test]
+async fn the_openidconnect_demo_rp_logs_in_and_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rp = format!("http://{}", listener.local_addr().unwrap());
+    let secret = "demo-rp-secret-0123456789";
+    let base = rp.clone();
+    let server = sesame_testkit::TestServer::start_with(move |raw| {
+        let mut client = sesame_server::config::raw::ClientSection::new(
+            "demo",
+            Some(secret),
+            vec![format!("{base}/callback")],
+        );
+        client.scopes = ["profile", "email", "cohort"].map(String::from).to_vec();
+        client.post_logout_redirect_uris = vec![format!("{base}/")];
+        raw.clients.push(client);
+    })
+    .await
+    .unwrap();
+    server
+        .add_participant("12345678", "jeanne@example.org")
+        .await
+        .unwrap();
+    let config = sesame_demo::DemoRpConfig {
+        issuer: server.issuer.clone(),
+        client_id: "demo".into(),
+        client_secret: secret.into(),
+        base_url: rp.clone(),
+    };
+    tokio::spawn(sesame_demo::serve(listener, config, std::future::pending()));
+
+    let browser = Browser::new(&server.issuer).unwrap();
+    let page = browser.get(&format!("{rp}/login")).await.unwrap();
+    let page = sesame_testkit::rp::password_step(&browser, &page, "12345678", TEST_PASSWORD)
+        .await
+        .unwrap();
+    let page = sesame_testkit::rp::code_step(&server, &browser, &page, "jeanne@example.org")
+        .await
+        .unwrap();
+    let callback = page.left_to.expect("back to the demo site");
+    let home = browser.get(&callback).await.unwrap();
+    let home = browser
+        .get(&home.left_to.expect("on to the home page"))
+        .await
+        .unwrap();
+    assert!(
+        home.body.contains("Vos questionnaires en cours"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("12345678"), "the cohort number is shown");
+
+    // "Se déconnecter": the demo site sends the browser to /end_session and back.
+    let out = browser
+        .post_form(&format!("{rp}/logout"), &[])
+        .await
+        .unwrap();
+    let back = out.left_to.expect("back to the demo site after the logout");
+    assert!(back.starts_with(&rp), "{back}");
+    let welcome = browser.get(&back).await.unwrap();
+    assert!(welcome.body.contains("Se connecter"), "{}", welcome.body);
+    let again = browser
+        .get(&authorize_url(
+            &server,
+            "demo",
+            &format!("{rp}/callback"),
+            "&prompt=none",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&again.left_to.unwrap(), "error").as_deref(),
+        Some("login_required"),
+        "Sesame's session ended too"
+    );
+    server.stop().await;
 }
