@@ -17,7 +17,7 @@ pub fn delivered(callback: &Callback, request: &AuthRequest) -> anyhow::Result<(
     match (request.mode, callback.delivery) {
         (Mode::Query, Delivery::Query) => {
             ensure!(
-                callback.target.starts_with(&request.redirect_uri),
+                same_uri(&callback.target, &request.redirect_uri),
                 "redirected to {} instead of the redirect_uri",
                 callback.target
             );
@@ -29,10 +29,21 @@ pub fn delivered(callback: &Callback, request: &AuthRequest) -> anyhow::Result<(
                 "the form posts to {} instead of the redirect_uri",
                 callback.target
             );
-            let method = form_method(&callback.page.body);
+            let (method, enctype) =
+                rp_form(&callback.page.body, &callback.page.url, &callback.target)
+                    .context("no form to the redirect_uri")?;
             ensure!(
                 method == "post",
                 "the form's method is {method:?}, not post"
+            );
+            ensure!(
+                enctype == "application/x-www-form-urlencoded",
+                "the form's enctype is {enctype}"
+            );
+            // The browser submits it by itself: a script on the page does (inline or not).
+            ensure!(
+                callback.page.body.contains("<script"),
+                "the form-post page does not submit itself"
             );
             Ok(())
         }
@@ -45,16 +56,81 @@ pub fn delivered(callback: &Callback, request: &AuthRequest) -> anyhow::Result<(
     }
 }
 
-fn form_method(body: &str) -> String {
-    let html = scraper::Html::parse_document(body);
-    let Ok(form) = scraper::Selector::parse("form") else {
-        return String::new();
+/// The same URI, leaving out the query (the parameters added to a redirect).
+pub fn same_uri(a: &str, b: &str) -> bool {
+    let bare = |s: &str| {
+        url::Url::parse(s).ok().map(|mut u| {
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        })
     };
-    html.select(&form)
-        .next()
-        .and_then(|f| f.value().attr("method"))
-        .unwrap_or("get")
-        .to_ascii_lowercase()
+    bare(a).is_some() && bare(a) == bare(b)
+}
+
+/// The method and encoding of the page's form whose action is `target`.
+fn rp_form(body: &str, page_url: &str, target: &str) -> Option<(String, String)> {
+    let html = scraper::Html::parse_document(body);
+    let forms = scraper::Selector::parse("form").ok()?;
+    let base = url::Url::parse(page_url).ok()?;
+    let form = html.select(&forms).find(|f| {
+        f.value()
+            .attr("action")
+            .and_then(|a| base.join(a).ok())
+            .is_some_and(|u| u.as_str() == target)
+    })?;
+    let attr = |name: &str, default: &str| {
+        form.value()
+            .attr(name)
+            .unwrap_or(default)
+            .to_ascii_lowercase()
+    };
+    Some((
+        attr("method", "get"),
+        attr("enctype", "application/x-www-form-urlencoded"),
+    ))
+}
+
+/// Bits in a token: as written (length × bits per character of the alphabet it uses) and
+/// as estimated from its characters' frequencies (Shannon).
+pub fn entropy_bits(token: &str) -> (f64, f64) {
+    let len = token.chars().count() as f64;
+    let per_char = if token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        4.0
+    } else if token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        6.0
+    } else {
+        6.5
+    };
+    let mut counts = std::collections::HashMap::new();
+    for c in token.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+    }
+    let shannon: f64 = counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / len;
+            -p * p.log2()
+        })
+        .sum();
+    (len * per_char, len * shannon)
+}
+
+/// At least 128 bits as written and 96 estimated (the suite's code and token rules).
+pub fn strong(name: &str, token: &str) -> anyhow::Result<()> {
+    let (written, estimated) = entropy_bits(token);
+    ensure!(
+        written >= 128.0,
+        "{name} holds {written:.0} bits, under 128"
+    );
+    ensure!(
+        estimated >= 96.0,
+        "{name} looks like {estimated:.0} bits, under 96"
+    );
+    Ok(())
 }
 
 /// A successful authorization response: state echoed, `iss` right if present (RFC 9207),
@@ -75,12 +151,13 @@ pub fn success(callback: &Callback, request: &AuthRequest, rp: &Rp) -> anyhow::R
         ensure!(iss == rp.issuer, "iss {iss} is not the issuer");
     }
     let code = callback.get("code").context("no code")?;
-    // 128 bits at least: 22 characters of base64url, or 32 hexadecimal digits.
-    ensure!(code.len() >= 22, "the code is too short for 128 bits");
+    strong("the code", code)?;
     Ok(code.to_owned())
 }
 
 /// An error authorization response (`performGenericAuthorizationEndpointErrorResponseValidation`).
+/// Parameters besides the suite's list, and CR/LF/TAB in `error_description`, are its
+/// WARNINGs: printed, not failures.
 pub fn error(callback: &Callback, request: &AuthRequest, rp: &Rp) -> anyhow::Result<String> {
     delivered(callback, request)?;
     ensure!(callback.get("code").is_none(), "a code next to an error");
@@ -124,13 +201,23 @@ pub fn tokens(answer: &Answer) -> anyhow::Result<()> {
         answer.status,
         answer.text
     );
+    ensure!(
+        answer
+            .header("content-type")
+            .starts_with("application/json"),
+        "token response is not JSON"
+    );
     ensure!(answer.str("access_token").is_some(), "no access_token");
     let kind = answer.str("token_type").unwrap_or_default();
     ensure!(kind.eq_ignore_ascii_case("bearer"), "token_type {kind}");
+    // expires_in: valid if present (a WARNING of the suite when missing, printed by the module).
+    let expires = &answer.json["expires_in"];
     ensure!(
-        answer.json["expires_in"].as_u64().is_some(),
-        "expires_in missing or not a number"
+        expires.is_null() || expires.as_u64().is_some(),
+        "expires_in is not a number"
     );
+    let token = answer.str("access_token").unwrap_or_default();
+    strong("the access token", token)?;
     ensure!(
         answer.header("cache-control").contains("no-store"),
         "token response without Cache-Control: no-store"

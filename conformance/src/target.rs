@@ -266,10 +266,17 @@ async fn spawn_peer(dir: &std::path::Path, clients: &str) -> anyhow::Result<(Str
     Ok((format!("http://127.0.0.1:{port}"), Running::Peer(child)))
 }
 
-/// Each logout token received, with every form parameter of its POST.
+/// Each logout token received.
 type Received = Arc<Mutex<Vec<LogoutPost>>>;
-/// A logout token and the form it came in.
-pub type LogoutPost = (String, Vec<(String, String)>);
+
+/// A back-channel logout POST as the RP received it.
+#[derive(Debug, Clone)]
+pub struct LogoutPost {
+    pub token: String,
+    /// Every form parameter.
+    pub form: Vec<(String, String)>,
+    pub content_type: String,
+}
 
 /// A loopback listener for back-channel logout POSTs.
 async fn logout_receiver() -> anyhow::Result<(String, Received)> {
@@ -277,19 +284,28 @@ async fn logout_receiver() -> anyhow::Result<(String, Received)> {
     let kept = received.clone();
     let app = axum::Router::new().route(
         "/backchannel_logout",
-        axum::routing::post(move |body: String| {
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
             let kept = kept.clone();
             async move {
-                let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+                let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
                     .into_owned()
                     .collect();
-                let token = pairs
+                let token = form
                     .iter()
                     .find(|(k, _)| k == "logout_token")
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default();
+                let content_type = headers
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
                 if let Ok(mut all) = kept.lock() {
-                    all.push((token, pairs));
+                    all.push(LogoutPost {
+                        token,
+                        form,
+                        content_type,
+                    });
                 }
                 axum::http::StatusCode::OK
             }
