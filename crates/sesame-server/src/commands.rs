@@ -148,6 +148,10 @@ fn new_client(args: ClientAdd) -> anyhow::Result<(Client, Option<String>)> {
     {
         return Err(anyhow!("--scope: unknown scope {bad}"));
     }
+    // As in the file: a long-lived grant is worthless without refresh tokens.
+    if args.scopes.iter().any(|s| s == "offline_access") && !args.refresh_tokens {
+        return Err(anyhow!("--scope offline_access needs --refresh-tokens"));
+    }
     let bad_id = args.id.chars().any(|c| c.is_whitespace() || c.is_control());
     if args.id.is_empty() || args.id.len() > 128 || bad_id {
         return Err(anyhow!("--id must be 1 to 128 characters without spaces"));

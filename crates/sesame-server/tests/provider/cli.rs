@@ -283,6 +283,22 @@ fn client_commands_round_trip() {
         &[],
     );
     fails_with(&bad, "must be https");
+    let offline = sesame(
+        &[
+            "client",
+            "add",
+            "--id",
+            "y",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "offline_access",
+            "--config",
+            &file,
+        ],
+        &[],
+    );
+    fails_with(&offline, "offline_access needs --refresh-tokens");
     let list = sesame(&["client", "list", "--config", &file], &[]);
     assert!(String::from_utf8_lossy(&list.stdout).starts_with("app\tclient_secret_basic"));
     assert!(
