@@ -51,10 +51,10 @@ pub fn error_page(state: &AppState, lang: &str, status: StatusCode, key: &str) -
     let theme = state.themes.get(None);
     let mut context = base_context(state, lang, theme.name(), None);
     context["error_key"] = json!(key);
-    let title = if key.starts_with("logout_") {
-        "logout.error_title"
-    } else {
-        "error.title"
+    let title = match key {
+        "not_found" => "error.not_found_title",
+        _ if key.starts_with("logout_") => "logout.error_title",
+        _ => "error.title",
     };
     context["title_key"] = json!(title);
     render(state, status, "error.html", context)

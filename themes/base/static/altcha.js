@@ -11,9 +11,13 @@
     box.hidden = false;
     function say(key) { status.textContent = status.getAttribute("data-" + key); }
     var then = null;
+    // aria-disabled rather than disabled: a disabled button drops the keyboard focus.
+    var busy = false;
+    function done() { busy = false; button.removeAttribute("aria-disabled"); }
     function solve() {
-      if (button.disabled) { return; }
-      button.disabled = true;
+      if (busy) { return; }
+      busy = true;
+      button.setAttribute("aria-disabled", "true");
       say("working");
       var number = form.querySelector("input[name=number]");
       var url = box.getAttribute("data-captcha") + "?for=" + encodeURIComponent(number ? number.value : "");
@@ -21,7 +25,7 @@
         .then(function (r) { if (!r.ok) { throw new Error("challenge"); } return r.json(); })
         .then(function (challenge) {
           var worker = new Worker(box.getAttribute("data-worker"));
-          function fail() { worker.terminate(); button.disabled = false; say("failed"); }
+          function fail() { worker.terminate(); done(); say("failed"); }
           worker.onerror = fail;
           worker.onmessage = function (event) {
             if (event.data === null) { fail(); return; }
@@ -30,13 +34,14 @@
               algorithm: challenge.algorithm, challenge: challenge.challenge,
               number: event.data, salt: challenge.salt, signature: challenge.signature
             }));
+            done();
             button.setAttribute("aria-pressed", "true");
             say("done");
             if (then) { then(); }
           };
           worker.postMessage(challenge);
         })
-        .catch(function () { button.disabled = false; say("failed"); });
+        .catch(function () { done(); say("failed"); });
     }
     button.addEventListener("click", function () { if (!field.value) { solve(); } });
     // A page shown again from the history must not resend a solution already used.
@@ -44,7 +49,7 @@
       if (!event.persisted) { return; }
       field.value = "";
       then = null;
-      button.disabled = false;
+      done();
       button.setAttribute("aria-pressed", "false");
       status.textContent = "";
     });

@@ -18,7 +18,8 @@
   };
   function update() {
     var p = input.value.normalize("NFKC");
-    rules.querySelectorAll("li:not([data-rule])").forEach(function (li) { li.hidden = true; });
+    // Rules only the server checks (common passwords, the current one) stay while failed.
+    rules.querySelectorAll("li:not([data-rule]):not(.failed)").forEach(function (li) { li.hidden = true; });
     rules.querySelectorAll("li[data-rule]").forEach(function (li) {
       var check = checks[li.getAttribute("data-rule")];
       if (!check) { return; }
