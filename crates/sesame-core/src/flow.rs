@@ -108,6 +108,9 @@ pub struct LoginFlow {
     /// The theme of the client that asked (DESIGN §3), if it has one.
     #[serde(default)]
     pub theme: Option<String>,
+    /// "Restez connecté" as last sent on the login form.
+    #[serde(default)]
+    pub remember: bool,
 }
 
 impl LoginFlow {

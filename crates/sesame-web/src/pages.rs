@@ -175,7 +175,7 @@ pub fn flow_page(state: &AppState, lang: &str, flow: &LoginFlow, sealed: &str) -
     let template = match &flow.step {
         FlowStep::Credentials => {
             context["number"] = json!(flow.number);
-            context["remember_default"] = json!(state.ui.remember_me_default);
+            context["remember_default"] = json!(state.ui.remember_me_default || flow.remember);
             context["number_error"] = json!(flow.notice == Some(FlowNotice::InvalidNumber));
             context["password_error"] = json!(flow.notice == Some(FlowNotice::InvalidCredentials));
             "login.html"

@@ -206,6 +206,7 @@ impl Provider {
             hint_sub: sealed.hint_sub,
             problems: Vec::new(),
             theme: client.and_then(|c| c.theme),
+            remember: false,
         };
         self.save_flow(&flow).await?;
         Ok(flow)

@@ -129,6 +129,8 @@ impl Provider {
             Err(outcome) => return Ok(outcome),
         };
         flow.step = FlowStep::Credentials;
+        // "Restez connecté" stays as ticked when the page comes back with an error.
+        flow.remember = remember;
         let Ok(number) = CohortNumber::parse(number) else {
             flow.number = keepable(number);
             return self.show(flow, FlowNotice::InvalidNumber).await;

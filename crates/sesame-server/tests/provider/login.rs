@@ -908,3 +908,21 @@ async fn the_conformance_profile_skips_the_check_and_the_code_for_its_pair_only(
     assert_eq!(page.screen().as_deref(), Some("code"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn stay_connected_stays_ticked_after_a_wrong_password() {
+    let (server, browser) = setup().await;
+    let rp = Rp::discover(&server).await.unwrap();
+    let page = browser.get(&rp.start(&[]).url).await.unwrap();
+    let ticked = "id=\"remember\" name=\"remember\" type=\"checkbox\" value=\"1\" checked";
+    assert!(!page.body.contains(ticked));
+    let fields = [
+        ("number", "12345678"),
+        ("password", "Wrong-Password-1"),
+        ("remember", "1"),
+    ];
+    let page = browser.submit(&page, "/login", &fields).await.unwrap();
+    assert_eq!(page.notice().as_deref(), Some("invalid_credentials"));
+    assert!(page.body.contains(ticked), "the box is still ticked");
+    server.stop().await;
+}
