@@ -290,13 +290,15 @@ impl Provider {
         self.resume(sealed, ctx, None, None).await
     }
 
-    /// The page behind a reset or activation link: true when the link is live.
-    pub async fn password_link_live(
+    /// The page behind a reset or activation link: the participant's number while the
+    /// link is live (the form names the account for password managers), else `None`.
+    pub async fn password_link_number(
         &self,
         kind: LinkKind,
         token: &str,
-    ) -> Result<bool, ServiceError> {
-        Ok(self.link_participant(kind, token).await?.is_some())
+    ) -> Result<Option<String>, ServiceError> {
+        let participant = self.link_participant(kind, token).await?;
+        Ok(participant.map(|p| p.number.as_str().to_owned()))
     }
 
     /// The participant a live link is for; an activation link dies once the account has

@@ -372,6 +372,12 @@ async fn design_5_1_a_reset_refuses_the_current_password() {
     let browser = Browser::new(&server.issuer).unwrap();
     ask(&browser, &server, "12345678", MAIL).await;
     let link = mailed_link(&server).await;
+    // The form names its account for password managers.
+    let form = browser.get(&link).await.unwrap();
+    assert!(
+        form.body
+            .contains(r#"name="username" value="12345678" autocomplete="username""#)
+    );
     let same = set_new(&browser, &server, &link, TEST_PASSWORD).await;
     assert_eq!(same.notice().as_deref(), Some("password_refused"));
     let done = set_new(&browser, &server, &link, NEW).await;

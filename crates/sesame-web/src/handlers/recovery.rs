@@ -254,20 +254,20 @@ async fn link_page(
 ) -> Response {
     let lang = page_lang(&state, &jar, &headers, &[]);
     let (jar, ctx) = browser(&state, jar);
-    match state.provider.password_link_live(kind, &token).await {
-        Ok(true) => (
-            jar,
-            render(
-                &state,
-                StatusCode::OK,
-                "link_password.html",
-                password_context(&state, lang, kind, &token, &ctx.browser, &[]),
-            ),
-        )
-            .into_response(),
-        Ok(false) => (jar, done_page(&state, lang, kind, None, false)).into_response(),
+    match state.provider.password_link_number(kind, &token).await {
+        Ok(Some(number)) => {
+            let context = password_context(&state, lang, kind, &token, &ctx.browser, &[]);
+            (jar, link_form(&state, context, &number)).into_response()
+        }
+        Ok(None) => (jar, done_page(&state, lang, kind, None, false)).into_response(),
         Err(error) => unavailable(&state, lang, &error),
     }
+}
+
+/// The new-password form of a live link, naming the account it is for.
+fn link_form(state: &AppState, mut context: Value, number: &str) -> Response {
+    context["number"] = json!(number);
+    render(state, StatusCode::OK, "link_password.html", context)
 }
 
 fn password_context(
@@ -357,18 +357,14 @@ async fn set_password(
         .link_csrf_matches(&ctx.browser, &token, &form.csrf)
     {
         // The link opened in another browser, or cookies gone: the form again, saying so.
-        return match state.provider.password_link_live(kind, &token).await {
-            Ok(true) => {
+        return match state.provider.password_link_number(kind, &token).await {
+            Ok(Some(number)) => {
                 let mut context = password_context(&state, lang, kind, &token, &ctx.browser, &[]);
                 context["notice"] = json!("restarted");
                 context["notice_kind"] = json!("info");
-                (
-                    jar,
-                    render(&state, StatusCode::OK, "link_password.html", context),
-                )
-                    .into_response()
+                (jar, link_form(&state, context, &number)).into_response()
             }
-            Ok(false) => (jar, done_page(&state, lang, kind, None, false)).into_response(),
+            Ok(None) => (jar, done_page(&state, lang, kind, None, false)).into_response(),
             Err(error) => unavailable(&state, lang, &error),
         };
     }
@@ -382,16 +378,10 @@ async fn set_password(
                 .iter()
                 .filter_map(|p| serde_json::to_value(p).ok()?.as_str().map(str::to_owned))
                 .collect();
-            (
-                jar,
-                render(
-                    &state,
-                    StatusCode::OK,
-                    "link_password.html",
-                    password_context(&state, lang, kind, &token, &ctx.browser, &names),
-                ),
-            )
-                .into_response()
+            let context = password_context(&state, lang, kind, &token, &ctx.browser, &names);
+            let number = state.provider.password_link_number(kind, &token).await;
+            let number = number.ok().flatten().unwrap_or_default();
+            (jar, link_form(&state, context, &number)).into_response()
         }
         Ok(LinkPassword::Done { context }) => {
             (jar, done_page(&state, lang, kind, context, true)).into_response()
