@@ -267,12 +267,11 @@ pub fn id_token(
         "id_token iss {}",
         claims["iss"]
     );
-    let aud_ok = match &claims["aud"] {
-        Value::String(a) => a == request.client.id,
-        Value::Array(all) => all.iter().any(|a| a == request.client.id),
-        _ => false,
-    };
-    ensure!(aud_ok, "id_token aud {} lacks the client", claims["aud"]);
+    ensure!(
+        audience_has(&claims, request.client.id),
+        "id_token aud {} lacks the client",
+        claims["aud"]
+    );
     let exp = claims["exp"].as_i64().context("id_token without exp")?;
     ensure!(
         exp > now && exp < now + 50 * 365 * 86_400,
@@ -333,6 +332,15 @@ pub fn signed_claims(rp: &Rp, token: &str) -> anyhow::Result<Value> {
     let (payload, _) = josekit::jws::deserialize_compact(token, verifier.as_ref())
         .map_err(|e| anyhow!("signature: {e}"))?;
     Ok(serde_json::from_slice(&payload)?)
+}
+
+/// Whether a JWT's `aud` (a string or an array) names `client_id`.
+pub fn audience_has(claims: &Value, client_id: &str) -> bool {
+    match &claims["aud"] {
+        Value::String(a) => a == client_id,
+        Value::Array(all) => all.iter().any(|a| a == client_id),
+        _ => false,
+    }
 }
 
 /// The unverified JSON of a compact JWT's part.

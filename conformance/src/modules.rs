@@ -1038,12 +1038,11 @@ fn verify_logout_token(ctx: &Ctx, token: &str, request: &AuthRequest) -> anyhow:
         "iss {}",
         claims["iss"]
     );
-    let aud_ok = match &claims["aud"] {
-        Value::String(a) => a == request.client.id,
-        Value::Array(all) => all.iter().any(|a| a == request.client.id),
-        _ => false,
-    };
-    ensure!(aud_ok, "aud {}", claims["aud"]);
+    ensure!(
+        checks::audience_has(&claims, request.client.id),
+        "aud {}",
+        claims["aud"]
+    );
     let iat = claims["iat"].as_i64().context("no iat")?;
     ensure!(iat <= now + 300 && iat > now - 86_400, "iat {iat}");
     Ok(claims)

@@ -14,6 +14,7 @@ use reqwest::redirect::Policy;
 use sesame_core::notify::{Message, Recipient};
 use url::Url;
 
+use crate::failure::{Peer, http_failure};
 use crate::mailer::{Mailer, SendError};
 use guard::{Guard, Lookup, Route, SystemLookup};
 
@@ -102,7 +103,7 @@ impl BackchannelSender {
             .form(&[("logout_token", token)])
             .send()
             .await
-            .map_err(|e| classify_error(&e))?;
+            .map_err(|e| http_failure(&e, &RELYING_PARTY))?;
         outcome(response.status())
     }
 
@@ -165,36 +166,12 @@ fn outcome(status: StatusCode) -> Result<(), SendError> {
     }
 }
 
-/// What went wrong, without reqwest's text, which repeats the URI.
-fn classify_error(error: &reqwest::Error) -> SendError {
-    if error.is_timeout() {
-        return SendError::Transient("the relying party did not answer in time".into());
-    }
-    if error.is_builder() {
-        return SendError::Permanent("the back-channel request could not be built".into());
-    }
-    let stage = if error.is_connect() {
-        "connection"
-    } else {
-        "exchange"
-    };
-    let reason = match io_error_kind(error) {
-        Some(kind) => format!("back-channel {stage} error: {kind}"),
-        None => format!("back-channel {stage} error"),
-    };
-    SendError::Transient(reason)
-}
-
-fn io_error_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = cause.source();
-    }
-    None
-}
+/// How failures name the other end.
+const RELYING_PARTY: Peer = Peer {
+    who: "the relying party",
+    request: "back-channel",
+    link: "back-channel",
+};
 
 #[cfg(test)]
 mod tests;

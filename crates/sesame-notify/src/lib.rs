@@ -9,6 +9,7 @@
 mod backchannel;
 mod console;
 mod dispatcher;
+mod failure;
 mod mailer;
 mod router;
 mod sms;

@@ -13,6 +13,7 @@ use sesame_core::SecretString;
 use sesame_core::notify::{Message, Recipient};
 use url::Url;
 
+use crate::failure::{Peer, http_failure};
 use crate::mailer::{Mailer, SendError};
 
 /// Hands [`Recipient::Sms`] messages to the SMS operator's webhook.
@@ -71,7 +72,10 @@ impl WebhookSms {
         if let Some(token) = &self.token {
             request = request.header(AUTHORIZATION, bearer(token)?);
         }
-        let response = request.send().await.map_err(|e| classify_error(&e))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| http_failure(&e, &OPERATOR))?;
         outcome(response.status())
     }
 }
@@ -122,36 +126,12 @@ fn outcome(status: StatusCode) -> Result<(), SendError> {
     }
 }
 
-/// What went wrong, without reqwest's text, which repeats the URL.
-fn classify_error(error: &reqwest::Error) -> SendError {
-    if error.is_timeout() {
-        return SendError::Transient("the SMS operator did not answer in time".into());
-    }
-    if error.is_builder() {
-        return SendError::Permanent("the SMS request could not be built".into());
-    }
-    let stage = if error.is_connect() {
-        "connection"
-    } else {
-        "exchange"
-    };
-    let reason = match io_error_kind(error) {
-        Some(kind) => format!("SMS operator {stage} error: {kind}"),
-        None => format!("SMS operator {stage} error"),
-    };
-    SendError::Transient(reason)
-}
-
-fn io_error_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = cause.source();
-    }
-    None
-}
+/// How failures name the other end.
+const OPERATOR: Peer = Peer {
+    who: "the SMS operator",
+    request: "SMS",
+    link: "SMS operator",
+};
 
 #[cfg(test)]
 mod tests;

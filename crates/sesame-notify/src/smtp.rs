@@ -8,6 +8,7 @@ use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sesame_core::notify::{Message, Recipient};
 
+use crate::failure::io_error_kind;
 use crate::mailer::{Mailer, SendError};
 
 /// How long to wait for the server to connect or to answer one command. Kept short: a
@@ -144,17 +145,6 @@ fn describe(error: &SmtpError) -> String {
         Some(kind) => format!("{stage} error: {kind}"),
         None => format!("{stage} error"),
     }
-}
-
-fn io_error_kind(error: &SmtpError) -> Option<std::io::ErrorKind> {
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = cause.source();
-    }
-    None
 }
 
 #[cfg(test)]

@@ -66,17 +66,8 @@ impl Provider {
         };
         if let Err(error) = outcome {
             let detail = serde_json::json!({ "reason": format!("{error:?}") });
-            let event = crate::audit::AuditEvent {
-                at: self.now(),
-                kind: AuditKind::CaptchaRefused,
-                participant: None,
-                client_id: None,
-                ip: ctx.ip.map(|ip| ip.to_string()),
-                detail,
-            };
-            if let Err(error) = self.deps.audit.record(&event).await {
-                tracing::warn!(%error, "audit event not recorded");
-            }
+            self.audit_from(ctx.ip, AuditKind::CaptchaRefused, None, None, detail)
+                .await;
             return Ok(false);
         }
         Ok(true)

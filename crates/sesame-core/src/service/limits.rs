@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use super::{BrowserContext, Provider, ServiceError};
-use crate::audit::{AuditEvent, AuditKind};
+use crate::audit::AuditKind;
 use crate::number::CohortNumber;
 
 /// What a device cookie says: a browser's own random id and the numbers it completed a
@@ -248,17 +248,10 @@ impl Provider {
         participant: Option<crate::participant::ParticipantId>,
         ctx: Option<&BrowserContext>,
     ) {
-        let event = AuditEvent {
-            at: self.now(),
-            kind: AuditKind::Throttled,
-            participant,
-            client_id: None,
-            ip: ctx.and_then(|c| c.ip).map(|ip| ip.to_string()),
-            detail: serde_json::json!({ "on": on, "by": scope }),
-        };
-        if let Err(error) = self.deps.audit.record(&event).await {
-            tracing::warn!(%error, "audit event not recorded");
-        }
+        let detail = serde_json::json!({ "on": on, "by": scope });
+        let ip = ctx.and_then(|c| c.ip);
+        self.audit_from(ip, AuditKind::Throttled, participant, None, detail)
+            .await;
     }
 }
 

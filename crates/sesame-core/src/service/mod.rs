@@ -249,12 +249,25 @@ impl Provider {
         client_id: Option<&str>,
         detail: serde_json::Value,
     ) {
+        self.audit_from(None, kind, participant, client_id, detail)
+            .await;
+    }
+
+    /// [`Self::audit`], naming the client address the event came from.
+    pub(crate) async fn audit_from(
+        &self,
+        ip: Option<std::net::IpAddr>,
+        kind: AuditKind,
+        participant: Option<ParticipantId>,
+        client_id: Option<&str>,
+        detail: serde_json::Value,
+    ) {
         let event = AuditEvent {
             at: self.now(),
             kind,
             participant,
             client_id: client_id.map(str::to_owned),
-            ip: None,
+            ip: ip.map(|ip| ip.to_string()),
             detail,
         };
         if let Err(error) = self.deps.audit.record(&event).await {
